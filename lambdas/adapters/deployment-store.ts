@@ -1,0 +1,399 @@
+/**
+ * The deployment store: the one DynamoDB table behind a narrow interface. Takes its client from outside.
+ */
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ServiceRegistration } from '../domain/registration';
+import type {
+  DeploymentRecord,
+  RollbackRecord,
+  ServiceState,
+  TimelineEntry,
+  VersionRef,
+} from '../domain/records';
+import { TERMINAL_STATUSES } from '../domain/records';
+import { LockHeldError, RecordNotFoundError } from '../domain/errors';
+import { keys, type RecordKind } from './table-schema';
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Opaque cursor for the next page; absent on the last page. */
+  readonly next?: string;
+}
+
+export interface ListOptions {
+  readonly limit?: number;
+  readonly cursor?: string;
+}
+
+export class DeploymentStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  // ---- registrations -------------------------------------------------------------------------------
+
+  async putRegistration(reg: ServiceRegistration, at: string): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.registration(reg.environment, reg.service.name), kind: 'REGISTRATION', registration: reg, registeredAt: at },
+      }),
+    );
+  }
+
+  async deleteRegistration(env: string, service: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.registration(env, service) }));
+  }
+
+  async getRegistration(env: string, service: string): Promise<ServiceRegistration | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.registration(env, service) }));
+    return out.Item ? ServiceRegistration.parse(out.Item.registration) : undefined;
+  }
+
+  async listRegistrations(env: string): Promise<ServiceRegistration[]> {
+    const k = keys.registrationPrefix(env);
+    const items: ServiceRegistration[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+          ExpressionAttributeValues: { ':pk': k.pk, ':sk': k.skPrefix },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) items.push(ServiceRegistration.parse(item.registration));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  // ---- service state and lock ----------------------------------------------------------------------
+
+  async getServiceState(env: string, service: string): Promise<ServiceState | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.serviceState(env, service), ConsistentRead: true }),
+    );
+    return out.Item ? (stripKeys(out.Item) as unknown as ServiceState) : undefined;
+  }
+
+  /**
+   * Takes the service's lock for one execution with a conditional write. Taking it again for the same execution
+   * succeeds (a retried step); any other holder makes it throw LockHeldError and changes nothing.
+   */
+  async acquireLock(env: string, service: string, lock: NonNullable<ServiceState['lock']>): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.serviceState(env, service),
+          UpdateExpression: 'SET #lock = :lock, environment = :env, service = :svc, updatedAt = :at',
+          ConditionExpression: 'attribute_not_exists(#lock) OR #lock.executionArn = :arn',
+          ExpressionAttributeNames: { '#lock': 'lock' },
+          ExpressionAttributeValues: { ':lock': lock, ':env': env, ':svc': service, ':at': lock.acquiredAt, ':arn': lock.executionArn },
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        const state = await this.getServiceState(env, service);
+        throw new LockHeldError(env, service, state?.lock?.deploymentId ?? 'unknown', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Releases the lock if this execution holds it; returns whether it did. Releasing twice is harmless. */
+  async releaseLock(env: string, service: string, executionArn: string, at: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.serviceState(env, service),
+          UpdateExpression: 'REMOVE #lock SET updatedAt = :at',
+          ConditionExpression: '#lock.executionArn = :arn',
+          ExpressionAttributeNames: { '#lock': 'lock' },
+          ExpressionAttributeValues: { ':arn': executionArn, ':at': at },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  /** Records the serving version (first registration of a service, or after a successful deployment). */
+  async setStable(
+    env: string,
+    service: string,
+    stable: VersionRef,
+    previous: ServiceState['previous'] | null,
+    at: string,
+  ): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.serviceState(env, service),
+        UpdateExpression: previous
+          ? 'SET stable = :stable, previous = :prev, environment = :env, service = :svc, updatedAt = :at'
+          : 'SET stable = :stable, environment = :env, service = :svc, updatedAt = :at REMOVE previous',
+        ExpressionAttributeValues: { ':stable': stable, ':env': env, ':svc': service, ':at': at, ...(previous ? { ':prev': previous } : {}) },
+      }),
+    );
+  }
+
+  async clearPrevious(env: string, service: string, at: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.serviceState(env, service),
+        UpdateExpression: 'REMOVE previous SET updatedAt = :at',
+        ExpressionAttributeValues: { ':at': at },
+      }),
+    );
+  }
+
+  // ---- deployments ---------------------------------------------------------------------------------
+
+  /** Creates the record once; a retried step that finds it already there gets the existing record back. */
+  async createDeployment(record: DeploymentRecord): Promise<DeploymentRecord> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.deployment(record.deploymentId),
+            ...keys.listing('DEPLOYMENT', record.environment, record.service, record.startedAt, record.deploymentId),
+            kind: 'DEPLOYMENT',
+            ...record,
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return record;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        const existing = await this.getDeployment(record.deploymentId);
+        if (existing) return existing;
+      }
+      throw err;
+    }
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.deployment(id), ConsistentRead: true }));
+    return out.Item ? (stripKeys(out.Item) as unknown as DeploymentRecord) : undefined;
+  }
+
+  async requireDeployment(id: string): Promise<DeploymentRecord> {
+    const record = await this.getDeployment(id);
+    if (!record) throw new RecordNotFoundError(`deployment ${id}`);
+    return record;
+  }
+
+  /**
+   * Applies a patch and appends to the timeline, only while the record is not terminal (a terminal record is
+   * never changed again). Returns the record after the update, or undefined when it was already terminal.
+   */
+  async updateDeployment(
+    id: string,
+    patch: Partial<Omit<DeploymentRecord, 'deploymentId' | 'timeline'>>,
+    timeline: readonly TimelineEntry[] = [],
+    options: { allowTerminal?: boolean; remove?: readonly string[] } = {},
+  ): Promise<DeploymentRecord | undefined> {
+    const names: Record<string, string> = { '#status': 'status', '#timeline': 'timeline' };
+    const values: Record<string, unknown> = { ':entries': timeline, ':empty': [] };
+    const sets = ['#timeline = list_append(if_not_exists(#timeline, :empty), :entries)'];
+    Object.entries(patch).forEach(([k, v], i) => {
+      if (v === undefined) return;
+      names[`#f${i}`] = k;
+      values[`:v${i}`] = v;
+      sets.push(`#f${i} = :v${i}`);
+    });
+    const removes = (options.remove ?? []).map((k, i) => {
+      names[`#r${i}`] = k;
+      return `#r${i}`;
+    });
+    let condition = 'attribute_exists(pk)';
+    if (!options.allowTerminal) {
+      TERMINAL_STATUSES.forEach((s, i) => (values[`:t${i}`] = s));
+      condition += ` AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:t${i}`).join(', ')})`;
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.deployment(id),
+          UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return stripKeys(out.Attributes ?? {}) as unknown as DeploymentRecord;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Ends a deployment in one transaction: the record's terminal status and the lock's release happen together,
+   * so there is never a terminal record with a held lock or a released lock with a live record.
+   * Returns false when the record was already terminal (another path ended it first).
+   */
+  async finishDeployment(
+    record: Pick<DeploymentRecord, 'deploymentId' | 'environment' | 'service' | 'executionArn'>,
+    patch: Partial<DeploymentRecord> & { status: DeploymentRecord['status']; endedAt: string },
+    timeline: readonly TimelineEntry[],
+    serviceUpdate?: { stable: VersionRef; previous?: ServiceState['previous'] },
+  ): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status', '#timeline': 'timeline' };
+    const values: Record<string, unknown> = { ':entries': timeline, ':empty': [] };
+    const sets = ['#timeline = list_append(if_not_exists(#timeline, :empty), :entries)'];
+    Object.entries(patch).forEach(([k, v], i) => {
+      if (v === undefined) return;
+      names[`#f${i}`] = k;
+      values[`:v${i}`] = v;
+      sets.push(`#f${i} = :v${i}`);
+    });
+    TERMINAL_STATUSES.forEach((s, i) => (values[`:t${i}`] = s));
+    const stateNames: Record<string, string> = { '#lock': 'lock' };
+    const stateValues: Record<string, unknown> = { ':arn': record.executionArn, ':at': patch.endedAt };
+    let stateUpdate = 'REMOVE #lock SET updatedAt = :at';
+    if (serviceUpdate) {
+      stateValues[':stable'] = serviceUpdate.stable;
+      stateUpdate += ', stable = :stable';
+      if (serviceUpdate.previous) {
+        stateValues[':prev'] = serviceUpdate.previous;
+        stateUpdate += ', previous = :prev';
+      }
+    }
+    try {
+      await this.doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.deployment(record.deploymentId),
+                UpdateExpression: `SET ${sets.join(', ')}`,
+                ConditionExpression: `attribute_exists(pk) AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:t${i}`).join(', ')})`,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+              },
+            },
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.serviceState(record.environment, record.service),
+                UpdateExpression: stateUpdate,
+                ExpressionAttributeNames: stateNames,
+                ExpressionAttributeValues: stateValues,
+                // Release only our own lock; if someone else holds it (never expected) leave it untouched.
+                ConditionExpression: 'attribute_not_exists(#lock) OR #lock.executionArn = :arn',
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'TransactionCanceledException') {
+        const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') return false;
+      }
+      throw err;
+    }
+  }
+
+  async listDeployments(env: string, service: string | undefined, options: ListOptions = {}): Promise<Page<DeploymentRecord>> {
+    return this.list('DEPLOYMENT', env, service, options) as Promise<Page<DeploymentRecord>>;
+  }
+
+  // ---- rollbacks -----------------------------------------------------------------------------------
+
+  async putRollback(record: RollbackRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...keys.rollback(record.rollbackId),
+          ...keys.listing('ROLLBACK', record.environment, record.service, record.startedAt, record.rollbackId),
+          kind: 'ROLLBACK',
+          ...record,
+        },
+      }),
+    );
+  }
+
+  async getRollback(id: string): Promise<RollbackRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.rollback(id), ConsistentRead: true }));
+    return out.Item ? (stripKeys(out.Item) as unknown as RollbackRecord) : undefined;
+  }
+
+  async listRollbacks(env: string, service: string | undefined, options: ListOptions = {}): Promise<Page<RollbackRecord>> {
+    return this.list('ROLLBACK', env, service, options) as Promise<Page<RollbackRecord>>;
+  }
+
+  // ---- idempotency -----------------------------------------------------------------------------------
+
+  /**
+   * Claims an event id once: true for the first claim, false for a duplicate delivery. The item expires by TTL.
+   */
+  async claimEvent(id: string, expiresAt: number, detail: Record<string, unknown> = {}): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.event(id), kind: 'EVENT', expiresAt, ...detail },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  private async list(kind: RecordKind, env: string, service: string | undefined, options: ListOptions): Promise<Page<unknown>> {
+    const byService = service !== undefined;
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: byService ? 'byService' : 'byEnvironmentKind',
+        KeyConditionExpression: byService ? 'gsi1pk = :pk' : 'gsi3pk = :pk',
+        ExpressionAttributeValues: { ':pk': byService ? `${env}#${service}#${kind}` : `${env}#${kind}` },
+        ScanIndexForward: false,
+        Limit: options.limit ?? 20,
+        ExclusiveStartKey: options.cursor ? JSON.parse(Buffer.from(options.cursor, 'base64url').toString('utf8')) : undefined,
+      }),
+    );
+    return {
+      items: (out.Items ?? []).map(stripKeys),
+      ...(out.LastEvaluatedKey ? { next: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') } : {}),
+    };
+  }
+}
+
+function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
+  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, gsi3pk: _e, gsi3sk: _f, kind: _k, ...rest } = item;
+  return rest;
+}
