@@ -280,15 +280,82 @@ export function describePath(raw: unknown, path: readonly PropertyKey[]): string
   return parts.join(', ') || 'the top level';
 }
 
-/** Formats zod issues as one line each, naming environment, service and field. */
+/**
+ * Formats zod issues as one line each, naming environment, service and field. Each unknown field is a line
+ * of its own. A value that matches no form of a union is reported by the form it comes closest to (the one
+ * with the fewest issues).
+ */
 export function formatIssues(raw: unknown, error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${describePath(raw, issue.path)}: ${issueMessage(issue)}`);
+  const flatten = (issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]): string[] => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+      return closest.flatMap((inner) => flatten(inner, path));
+    }
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => `${describePath(raw, [...path, key])}: unknown field`);
+    }
+    return [`${describePath(raw, path)}: ${issueMessage(issue, valueAt(raw, path))}`];
+  };
+  return error.issues.flatMap((issue) => flatten(issue, []));
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let node = raw;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+/** zod's own English messages start like this; the schema's own messages ("must not be negative") do not. */
+const GENERIC_MESSAGE = /^(Invalid|Too (big|small)|Unrecognized)\b/;
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+  record: 'an object',
+};
+
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+function plural(n: number | bigint, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** What is wrong with the value, in the user's terms. `value` is what the file holds at the issue's path. */
+function issueMessage(issue: z.core.$ZodIssue, value: unknown): string {
   if (issue.code === 'invalid_value') return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (${issue.expected})`;
+  if (issue.code === 'invalid_type') {
+    const expected = EXPECTED[issue.expected] ?? issue.expected;
+    if (value === undefined) return `is missing (expected ${expected})`;
+    return GENERIC_MESSAGE.test(issue.message) ? `must be ${expected}, not ${shown(value)}` : issue.message;
+  }
+  if (!GENERIC_MESSAGE.test(issue.message)) return issue.message;
+  if (issue.code === 'too_small') {
+    const n = issue.minimum;
+    if (issue.origin === 'string') return n === 1 ? 'must not be empty' : `must have at least ${plural(n, 'character')}`;
+    if (issue.origin === 'array' || issue.origin === 'set') return `needs at least ${plural(n, 'item')}`;
+    return issue.inclusive === false ? `must be more than ${n}` : `must be at least ${n}`;
+  }
+  if (issue.code === 'too_big') {
+    const n = issue.maximum;
+    if (issue.origin === 'string') return `must have at most ${plural(n, 'character')}`;
+    if (issue.origin === 'array' || issue.origin === 'set') return `must have at most ${plural(n, 'item')}`;
+    return issue.inclusive === false ? `must be less than ${n}` : `must be at most ${n}`;
+  }
+  if (issue.code === 'invalid_format' && issue.format === 'regex' && issue.pattern) return `must match ${issue.pattern}`;
   return issue.message;
 }
 
