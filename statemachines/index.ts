@@ -2,7 +2,8 @@
  * The state machine definitions, read from `statemachines/<kind>.asl.json` (JSONPath, not JSONata) by both the
  * CDK stack and the local cloud, so that what runs locally is what CDK deploys.
  *
- * Conventions the definitions follow:
+ * Blue-green, canary and rolling run the same graph (`deployment.asl.json`); their difference is the plan the
+ * validate step builds for the strategy. Conventions the definitions follow:
  * - A Task invokes a project function as `arn:aws:states:::lambda:invoke` with
  *   `"FunctionName": "${<Pascal>FunctionArn}"`, where `<Pascal>` is the handler file `lambdas/handlers/<kebab>.ts`
  *   in PascalCase (`${StartCandidateFunctionArn}` → `start-candidate.ts`).
@@ -22,15 +23,17 @@ export interface DefinitionOptions {
   readonly timeoutSeconds: number;
 }
 
+/** The three deployment strategies share one definition (a step is written once); `${Strategy}` names which. */
 export function definitionFile(kind: StateMachineKind): string {
-  return path.join(__dirname, `${kind}.asl.json`);
+  return path.join(__dirname, kind === 'rollback' ? 'rollback.asl.json' : 'deployment.asl.json');
 }
 
 /** The definition as JSON text with `${…}` substitutions still in place. */
 export function definitionText(kind: StateMachineKind, options: DefinitionOptions): string {
   const definition = JSON.parse(readFileSync(definitionFile(kind), 'utf8')) as Record<string, unknown>;
   definition.TimeoutSeconds = options.timeoutSeconds;
-  return JSON.stringify(definition, null, 2);
+  const text = JSON.stringify(definition, null, 2);
+  return kind === 'rollback' ? text : text.replaceAll('${Strategy}', kind);
 }
 
 /** The `${Name}` substitutions a definition uses. */

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ServiceRegistration } from '../domain/registration';
 import type {
+  ActiveDeployment,
   DeploymentRecord,
   RollbackRecord,
   ServiceState,
@@ -93,48 +94,113 @@ export class DeploymentStore {
   }
 
   /**
-   * Takes the service's lock for one execution with a conditional write. Taking it again for the same execution
-   * succeeds (a retried step); any other holder makes it throw LockHeldError and changes nothing.
+   * Takes the service's lock for one execution with a conditional write, and marks the service's alarms with the
+   * active deployment, in one transaction. Taking it again for the same execution succeeds (a retried step); any
+   * other holder makes it throw LockHeldError and changes nothing.
    */
-  async acquireLock(env: string, service: string, lock: NonNullable<ServiceState['lock']>): Promise<void> {
+  async acquireLock(lock: ActiveDeployment): Promise<void> {
     try {
       await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.serviceState(env, service),
-          UpdateExpression: 'SET #lock = :lock, environment = :env, service = :svc, updatedAt = :at',
-          ConditionExpression: 'attribute_not_exists(#lock) OR #lock.executionArn = :arn',
-          ExpressionAttributeNames: { '#lock': 'lock' },
-          ExpressionAttributeValues: { ':lock': lock, ':env': env, ':svc': service, ':at': lock.acquiredAt, ':arn': lock.executionArn },
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.serviceState(lock.environment, lock.service),
+                UpdateExpression: 'SET #lock = :lock, environment = :env, service = :svc, updatedAt = :at',
+                ConditionExpression: 'attribute_not_exists(#lock) OR #lock.executionArn = :arn',
+                ExpressionAttributeNames: { '#lock': 'lock' },
+                ExpressionAttributeValues: {
+                  ':lock': lock,
+                  ':env': lock.environment,
+                  ':svc': lock.service,
+                  ':at': lock.acquiredAt,
+                  ':arn': lock.executionArn,
+                },
+              },
+            },
+            ...lock.alarmNames.map((name) => ({
+              Update: {
+                TableName: this.tableName,
+                Key: keys.alarm(name),
+                UpdateExpression: 'SET active = :lock, environment = :env, service = :svc',
+                ExpressionAttributeValues: { ':lock': lock, ':env': lock.environment, ':svc': lock.service },
+              },
+            })),
+          ],
         }),
       );
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        const state = await this.getServiceState(env, service);
-        throw new LockHeldError(env, service, state?.lock?.deploymentId ?? 'unknown', { cause: err });
+      if (cancelledByCondition(err, 0)) {
+        const state = await this.getServiceState(lock.environment, lock.service);
+        throw new LockHeldError(lock.environment, lock.service, state?.lock?.deploymentId ?? 'unknown', { cause: err });
       }
       throw err;
     }
   }
 
-  /** Releases the lock if this execution holds it; returns whether it did. Releasing twice is harmless. */
-  async releaseLock(env: string, service: string, executionArn: string, at: string): Promise<boolean> {
+  /**
+   * Releases the lock if this execution holds it, and clears the alarms' active mark; returns whether it did.
+   * Releasing twice is harmless.
+   */
+  async releaseLock(lock: Pick<ActiveDeployment, 'environment' | 'service' | 'executionArn' | 'alarmNames'>, at: string): Promise<boolean> {
     try {
       await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.serviceState(env, service),
-          UpdateExpression: 'REMOVE #lock SET updatedAt = :at',
-          ConditionExpression: '#lock.executionArn = :arn',
-          ExpressionAttributeNames: { '#lock': 'lock' },
-          ExpressionAttributeValues: { ':arn': executionArn, ':at': at },
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.serviceState(lock.environment, lock.service),
+                UpdateExpression: 'REMOVE #lock SET updatedAt = :at',
+                ConditionExpression: '#lock.executionArn = :arn',
+                ExpressionAttributeNames: { '#lock': 'lock' },
+                ExpressionAttributeValues: { ':arn': lock.executionArn, ':at': at },
+              },
+            },
+            ...this.clearAlarms(lock.alarmNames, lock.executionArn),
+          ],
         }),
       );
       return true;
     } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) return false;
+      if (cancelledByCondition(err, 0)) return false;
       throw err;
     }
+  }
+
+  /** The alarm's service and, while a deployment is active, what is needed to restore its traffic. */
+  async getAlarm(name: string): Promise<{ environment: string; service: string; active?: ActiveDeployment } | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.alarm(name), ConsistentRead: true }));
+    return out.Item ? (stripKeys(out.Item) as { environment: string; service: string; active?: ActiveDeployment }) : undefined;
+  }
+
+  async putAlarm(name: string, environment: string, service: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.alarm(name),
+        UpdateExpression: 'SET environment = :env, service = :svc, kind = :kind',
+        ExpressionAttributeValues: { ':env': environment, ':svc': service, ':kind': 'ALARM' },
+      }),
+    );
+  }
+
+  async deleteAlarm(name: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.alarm(name) }));
+  }
+
+  private clearAlarms(alarmNames: readonly string[], executionArn: string) {
+    return alarmNames.map((name) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: keys.alarm(name),
+        UpdateExpression: 'REMOVE active',
+        // Only our own mark; the record's or lock's condition in the same transaction guards the rest.
+        ConditionExpression: 'attribute_not_exists(active) OR active.executionArn = :arn',
+        ExpressionAttributeValues: { ':arn': executionArn },
+      },
+    }));
   }
 
   /** Records the serving version (first registration of a service, or after a successful deployment). */
@@ -259,7 +325,7 @@ export class DeploymentStore {
    * Returns false when the record was already terminal (another path ended it first).
    */
   async finishDeployment(
-    record: Pick<DeploymentRecord, 'deploymentId' | 'environment' | 'service' | 'executionArn'>,
+    record: Pick<DeploymentRecord, 'deploymentId' | 'environment' | 'service' | 'executionArn'> & { alarmNames: readonly string[] },
     patch: Partial<DeploymentRecord> & { status: DeploymentRecord['status']; endedAt: string },
     timeline: readonly TimelineEntry[],
     serviceUpdate?: { stable: VersionRef; previous?: ServiceState['previous'] },
@@ -310,15 +376,54 @@ export class DeploymentStore {
                 ConditionExpression: 'attribute_not_exists(#lock) OR #lock.executionArn = :arn',
               },
             },
+            ...this.clearAlarms(record.alarmNames, record.executionArn),
           ],
         }),
       );
       return true;
     } catch (err) {
-      if ((err as { name?: string }).name === 'TransactionCanceledException') {
-        const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-        if (reasons[0]?.Code === 'ConditionalCheckFailed') return false;
-      }
+      if (cancelledByCondition(err, 0)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Claims a deployment's rollback for one owner: only one of several concurrent triggers (alarms, the state
+   * machine, the reconciler) wins; the same owner claiming again (a retry) wins again. Returns the record, or
+   * undefined when another owner has it or the deployment already ended.
+   */
+  async claimRollback(id: string, owner: string, patch: Partial<DeploymentRecord>, entry: TimelineEntry): Promise<DeploymentRecord | undefined> {
+    const names: Record<string, string> = { '#status': 'status', '#timeline': 'timeline', '#owner': 'rollbackOwner' };
+    const values: Record<string, unknown> = {
+      ':rb': 'ROLLING_BACK',
+      ':ip': 'IN_PROGRESS',
+      ':aa': 'AWAITING_APPROVAL',
+      ':owner': owner,
+      ':entries': [entry],
+      ':empty': [],
+    };
+    const sets = ['#status = :rb', '#owner = :owner', '#timeline = list_append(if_not_exists(#timeline, :empty), :entries)'];
+    Object.entries(patch).forEach(([k, v], i) => {
+      if (v === undefined) return;
+      names[`#f${i}`] = k;
+      values[`:v${i}`] = v;
+      sets.push(`#f${i} = :v${i}`);
+    });
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.deployment(id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: '#status IN (:ip, :aa) OR (#status = :rb AND #owner = :owner)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return stripKeys(out.Attributes ?? {}) as unknown as DeploymentRecord;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
       throw err;
     }
   }
@@ -391,6 +496,13 @@ export class DeploymentStore {
       ...(out.LastEvaluatedKey ? { next: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') } : {}),
     };
   }
+}
+
+/** Whether a transaction was cancelled because the condition of item `index` failed. */
+function cancelledByCondition(err: unknown, index: number): boolean {
+  if ((err as { name?: string }).name !== 'TransactionCanceledException') return false;
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons[index]?.Code === 'ConditionalCheckFailed';
 }
 
 function stripKeys(item: Record<string, unknown>): Record<string, unknown> {

@@ -12,6 +12,7 @@
  * | rollbacks (or deployments) of an environment     | Query byEnvironmentKind gsi3pk=env#ROLLBACK |
  * | the registration of each service in an env       | GetItem / Query pk=ENV#env, sk=REGISTRATION#svc |
  * | an event already handled (idempotency)           | conditional Put pk=EVENT#id, expires by TTL |
+ * | an alarm's service and active deployment         | GetItem pk=ALARM#name, sk=ALARM             |
  */
 export const TABLE_KEYS = {
   partitionKey: 'pk',
@@ -34,6 +35,8 @@ export const keys = {
   registration: (env: string, service: string) => ({ pk: `ENV#${env}`, sk: `REGISTRATION#${service}` }),
   registrationPrefix: (env: string) => ({ pk: `ENV#${env}`, skPrefix: 'REGISTRATION#' }),
   event: (id: string) => ({ pk: `EVENT#${id}`, sk: 'EVENT' }),
+  /** Alarm name → its service, and the service's active deployment while one holds the lock (the rollback's one read). */
+  alarm: (name: string) => ({ pk: `ALARM#${name}`, sk: 'ALARM' }),
   /** Index attributes of a deployment or rollback record, so that each listing is one Query. */
   listing: (kind: RecordKind, env: string, service: string, at: string, id: string) => ({
     gsi1pk: `${env}#${service}#${kind}`,

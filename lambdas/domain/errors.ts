@@ -86,3 +86,13 @@ export function classifyAwsError(err: unknown): unknown {
   const e = err as Error;
   return new TransientAwsError(`${e.name}: ${e.message}`, { cause: err });
 }
+
+/** A step's own deadline passed (the candidate never became steady). Leads to rollback with trigger timeout. */
+export class StepTimeoutError extends Error {
+  override readonly name = 'StepTimeoutError';
+}
+
+/** A person rejected the deployment at its approval step. Leads to rollback with trigger manual. */
+export class ApprovalRejectedError extends Error {
+  override readonly name = 'ApprovalRejected';
+}

@@ -75,6 +75,8 @@ export interface DeploymentRecord {
   readonly trigger?: RollbackTrigger;
   readonly error?: string;
   readonly rollbackId?: string;
+  /** The lock's content while active: route, stable slot, alarms. */
+  readonly active?: ActiveDeployment;
   readonly timeline: readonly TimelineEntry[];
 }
 
@@ -98,6 +100,26 @@ export interface RollbackRecord {
   readonly detail?: string;
 }
 
+/**
+ * What the lock holds while a deployment is active: enough to restore traffic with no further read, so that
+ * the rollback's first mutating call follows one read.
+ */
+export interface ActiveDeployment {
+  readonly deploymentId: string;
+  readonly executionArn: string;
+  readonly environment: string;
+  readonly service: string;
+  readonly acquiredAt: string;
+  readonly route: {
+    readonly listenerArn: string;
+    readonly ruleArn?: string;
+    readonly targetGroups: { readonly blue: string; readonly green: string };
+  };
+  /** The slot that serves production traffic before and after a rollback. */
+  readonly stableSlot: Slot;
+  readonly alarmNames: readonly string[];
+}
+
 /** The service's steady state: which version serves, in which slot, and the lock of the active deployment. */
 export interface ServiceState {
   readonly environment: string;
@@ -105,7 +127,7 @@ export interface ServiceState {
   readonly stable?: VersionRef;
   /** The version that served before the last successful deployment, while its task set is kept. */
   readonly previous?: VersionRef & { readonly retireAfter: string; readonly deploymentId: string };
-  readonly lock?: { readonly deploymentId: string; readonly executionArn: string; readonly acquiredAt: string };
+  readonly lock?: ActiveDeployment;
   readonly updatedAt: string;
 }
 

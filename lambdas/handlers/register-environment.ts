@@ -9,6 +9,7 @@ import { DeploymentStore } from '../adapters/deployment-store';
 import { ServiceRegistration } from '../domain/registration';
 import { requireEnv, systemClock, type Clock } from '../runtime/clients';
 import { logger } from '../runtime/logger';
+import type { Deps } from '../runtime/deps';
 
 const Properties = z.object({
   Environment: z.string().min(1),
@@ -26,6 +27,11 @@ function parse(props: unknown): { environment: string; registrations: ServiceReg
   return { environment: p.Environment, registrations: z.array(ServiceRegistration).parse(JSON.parse(p.Registrations)) };
 }
 
+/** The handler from the common deps (the local cloud and tests use this, like every other handler). */
+export function make(deps: Deps) {
+  return makeRegisterEnvironmentHandler({ store: new DeploymentStore(deps.dynamodb, deps.tableName), clock: deps.clock });
+}
+
 export function makeRegisterEnvironmentHandler(deps: RegisterEnvironmentDeps) {
   return async (event: CloudFormationCustomResourceEvent): Promise<{ PhysicalResourceId: string; Data: { Services: string } }> => {
     const { environment, registrations } = parse(event.ResourceProperties);
@@ -34,10 +40,13 @@ export function makeRegisterEnvironmentHandler(deps: RegisterEnvironmentDeps) {
     const names = registrations.map((r) => r.service.name);
     if (event.RequestType === 'Delete') {
       await Promise.all(names.map((n) => deps.store.deleteRegistration(environment, n)));
+      await Promise.all(registrations.flatMap((r) => r.alarmNames.map((a) => deps.store.deleteAlarm(a))));
       logger.info('registrations removed', { environment, services: names });
       return { PhysicalResourceId: physicalId, Data: { Services: '' } };
     }
     await Promise.all(registrations.map((r) => deps.store.putRegistration(r, at)));
+    // Alarm name → service, so that an alarm event finds its service's active deployment in one read.
+    await Promise.all(registrations.flatMap((r) => r.alarmNames.map((a) => deps.store.putAlarm(a, environment, r.service.name))));
     if (event.RequestType === 'Update') {
       const old = parse(event.OldResourceProperties);
       const removed = old.registrations.map((r) => r.service.name).filter((n) => !names.includes(n));

@@ -1,0 +1,40 @@
+/**
+ * The reconciler: on a deployment execution that ended FAILED, TIMED_OUT or ABORTED, makes traffic safe and ends
+ * the record if nothing else did. A malformed event is logged and dropped.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { portsFrom, type MetricsRecorder } from '../engine/ports';
+import { ExecutionStatusChangeEvent, onExecutionEnded } from '../engine/triggers';
+import type { Deps } from '../runtime/deps';
+import { lambdaHandler } from '../runtime/handler';
+import { logger } from '../runtime/logger';
+
+export function make(deps: Deps, recorder?: MetricsRecorder) {
+  const ports = portsFrom(deps, recorder);
+  return async (event: unknown) => {
+    const parsed = ExecutionStatusChangeEvent.safeParse(event);
+    if (!parsed.success) {
+      const reason = `not an execution status change: ${parsed.error.issues[0]?.path.join('.') || 'event'} ${parsed.error.issues[0]?.message}`;
+      logger.warn('malformed event dropped', { reason, event });
+      return { outcome: 'dropped' as const, reason };
+    }
+    const result = await onExecutionEnded(ports, parsed.data);
+    logger.info('execution reconciled', { executionArn: parsed.data.detail.executionArn, result });
+    return result;
+  };
+}
+
+export const handler = lambdaHandler(
+  {
+    dynamodb: () => new DynamoDBClient({}),
+    elb: () => new ElasticLoadBalancingV2Client({}),
+    ecs: () => new ECSClient({}),
+    sfn: () => new SFNClient({}),
+    sns: () => new SNSClient({}),
+  },
+  make,
+);

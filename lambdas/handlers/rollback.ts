@@ -1,0 +1,46 @@
+/**
+ * RollbackSystem's Lambda: the target of the environment's alarm rule, and the rollback step of every deployment
+ * state machine. One implementation behind both; an event it cannot read is logged and dropped, not crashed on.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type { DeploymentContext, RollbackRequest } from '../engine/context';
+import { portsFrom, type MetricsRecorder } from '../engine/ports';
+import { AlarmStateChangeEvent, onAlarm, onExecutionRollback, type TriggerResult } from '../engine/triggers';
+import type { Deps } from '../runtime/deps';
+import { lambdaHandler } from '../runtime/handler';
+import { logger } from '../runtime/logger';
+
+export type Event = { deployment: DeploymentContext; rollback: RollbackRequest } | Record<string, unknown>;
+
+export function make(deps: Deps, recorder?: MetricsRecorder) {
+  const ports = portsFrom(deps, recorder);
+  return async (event: Event): Promise<TriggerResult | { outcome: 'dropped'; reason: string }> => {
+    if ('deployment' in event && 'rollback' in event) {
+      return onExecutionRollback(ports, event as { deployment: DeploymentContext; rollback: RollbackRequest });
+    }
+    const parsed = AlarmStateChangeEvent.safeParse(event);
+    if (!parsed.success) {
+      const reason = `not an alarm state change or rollback request: ${parsed.error.issues[0]?.path.join('.') || 'event'} ${parsed.error.issues[0]?.message}`;
+      logger.warn('malformed event dropped', { reason, event });
+      return { outcome: 'dropped', reason };
+    }
+    const result = await onAlarm(ports, parsed.data);
+    logger.info('alarm handled', { alarmName: parsed.data.detail.alarmName, result });
+    return result;
+  };
+}
+
+export const handler = lambdaHandler(
+  {
+    dynamodb: () => new DynamoDBClient({}),
+    elb: () => new ElasticLoadBalancingV2Client({}),
+    ecs: () => new ECSClient({}),
+    sfn: () => new SFNClient({}),
+    sns: () => new SNSClient({}),
+  },
+  make,
+);
