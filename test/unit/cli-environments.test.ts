@@ -111,7 +111,7 @@ describe('envctl', () => {
       });
       expect(environments[0].services[0]).toEqual({
         name: 'checkout',
-        cluster: 'shop-devlopment',
+        cluster: sample().environments[0].services[0].cluster,
         ecsService: 'checkout',
         strategy: 'rolling',
         strategyOptions: { stepPercent: 50, bakeSeconds: 60 },
