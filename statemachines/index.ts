@@ -54,7 +54,7 @@ export function substitutionOfHandler(handler: string): string {
 
 /** Fills `${…}` substitutions the way CloudFormation's DefinitionSubstitutions does. */
 export function substitute(text: string, values: Record<string, string>): string {
-  return text.replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) => {
+  return text.replace(/\$\{([A-Za-z0-9]+)\}/g, (_whole, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`no value for substitution \${${name}}`);
     return value;

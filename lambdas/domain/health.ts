@@ -27,7 +27,7 @@ export const DEGRADED_RATIO = 0.8;
 export function judge(input: { alarmsInAlarm: readonly string[]; sample: MetricSample; thresholds: HealthThresholds }): Verdict {
   const { alarmsInAlarm, sample, thresholds: t } = input;
   if (alarmsInAlarm.length > 0) {
-    const latency = alarmsInAlarm.every((a) => a.endsWith('-latency'));
+    const latency = alarmsInAlarm.every((a) => /-latency(-blue|-green)?$/.test(a));
     return {
       status: 'unhealthy',
       reason: `alarm in ALARM: ${alarmsInAlarm.join(', ')}`,

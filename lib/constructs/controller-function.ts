@@ -1,10 +1,11 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Tags, Validations, type CfnElement } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** The Lambda runtime every function of the project runs on; the toolchain pins the same Node major. */
@@ -23,6 +24,8 @@ export interface ControllerFunctionProps {
   readonly environment?: Record<string, string>;
   /** Log retention. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /** Dead-letter queue for asynchronous invocations. @default none (synchronously invoked functions) */
+  readonly deadLetterQueue?: sqs.IQueue;
   /** Powertools service name. @default 'environment-controller' */
   readonly serviceName?: string;
 }
@@ -60,6 +63,7 @@ export class ControllerFunction extends nodejs.NodejsFunction {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       logGroup,
+      deadLetterQueue: props.deadLetterQueue,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'environment-controller',
         POWERTOOLS_METRICS_NAMESPACE: 'EnvironmentController',
@@ -77,6 +81,8 @@ export class ControllerFunction extends nodejs.NodejsFunction {
         externalModules: [],
       },
     });
+    // The local cloud finds which handler a synthesized function runs by this tag.
+    Tags.of(this).add('environment-controller:handler', props.handler);
     acknowledgeHouseDefaults(this);
   }
 
@@ -106,7 +112,9 @@ function acknowledgeHouseDefaults(fn: ControllerFunction): void {
   });
   Validations.of(fn.role!).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+    reason:
+      'Actions that support no resource-level permissions: X-Ray PutTraceSegments/PutTelemetryRecords; where granted, ' +
+      'ecs:DescribeTaskDefinition/RegisterTaskDefinition, elasticloadbalancing:DescribeListeners/DescribeRules, cloudwatch:GetMetricData.',
   });
 }
 
