@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { EnvironmentConfig } from '../../lambdas/domain/config';
+import { alarmNamesFor } from '../../lambdas/domain/naming';
 import { ServiceRegistration } from '../../lambdas/domain/registration';
 import { sampleConfig, synthApp } from '../support/synth';
 
@@ -142,9 +143,21 @@ describe.each(cases)('%s', (_name, environment: EnvironmentConfig, template: Tem
         expect(registration.service).toEqual(
           environment.services.find((s) => s.name === registration.service.name),
         );
-        expect(registration.alarmNames).toEqual(
-          expect.arrayContaining([`${registration.service.name}-${environment.name}-error-rate`]),
+        expect(registration.alarmNames).toEqual(alarmNamesFor(environment, registration.service));
+      }
+    });
+
+    it('names only alarms that the stack creates or that the config says already exist', () => {
+      const created = Object.values(
+        template.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>,
+      ).map((alarm) => alarm.Properties.AlarmName);
+      for (const service of environment.services) {
+        const existing = service.alarms.extra.flatMap((extra) =>
+          'alarmName' in extra ? [extra.alarmName] : [],
         );
+        const own = alarmNamesFor(environment, service).filter((name) => !existing.includes(name));
+        expect(own.length).toBeGreaterThan(0);
+        expect(created).toEqual(expect.arrayContaining(own));
       }
     });
   });
