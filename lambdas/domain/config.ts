@@ -274,7 +274,9 @@ export function describePath(raw: unknown, path: readonly PropertyKey[]): string
   }
   const rest = path.slice(i);
   if (rest.length > 0) {
-    const field = rest.map((p, k) => (typeof p === 'number' ? `[${p}]` : k === 0 ? String(p) : `.${String(p)}`)).join('');
+    const field = rest
+      .map((p, k) => (typeof p === 'number' ? `[${p}]` : k === 0 ? String(p) : `.${String(p)}`))
+      .join('');
     parts.push(`field ${field}`);
   }
   return parts.join(', ') || 'the top level';
@@ -336,7 +338,9 @@ function plural(n: number | bigint, word: string): string {
 
 /** What is wrong with the value, in the user's terms. `value` is what the file holds at the issue's path. */
 function issueMessage(issue: z.core.$ZodIssue, value: unknown): string {
-  if (issue.code === 'invalid_value') return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_value') {
+    return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
   if (issue.code === 'invalid_type') {
     const expected = EXPECTED[issue.expected] ?? issue.expected;
     if (value === undefined) return `is missing (expected ${expected})`;
@@ -345,7 +349,9 @@ function issueMessage(issue: z.core.$ZodIssue, value: unknown): string {
   if (!GENERIC_MESSAGE.test(issue.message)) return issue.message;
   if (issue.code === 'too_small') {
     const n = issue.minimum;
-    if (issue.origin === 'string') return n === 1 ? 'must not be empty' : `must have at least ${plural(n, 'character')}`;
+    if (issue.origin === 'string') {
+      return n === 1 ? 'must not be empty' : `must have at least ${plural(n, 'character')}`;
+    }
     if (issue.origin === 'array' || issue.origin === 'set') return `needs at least ${plural(n, 'item')}`;
     return issue.inclusive === false ? `must be more than ${n}` : `must be at least ${n}`;
   }
@@ -355,7 +361,9 @@ function issueMessage(issue: z.core.$ZodIssue, value: unknown): string {
     if (issue.origin === 'array' || issue.origin === 'set') return `must have at most ${plural(n, 'item')}`;
     return issue.inclusive === false ? `must be less than ${n}` : `must be at most ${n}`;
   }
-  if (issue.code === 'invalid_format' && issue.format === 'regex' && issue.pattern) return `must match ${issue.pattern}`;
+  if (issue.code === 'invalid_format' && issue.format === 'regex' && issue.pattern) {
+    return `must match ${issue.pattern}`;
+  }
   return issue.message;
 }
 
