@@ -70,7 +70,9 @@ export class EcsCapacityManager implements CapacityManager {
   constructor(private readonly ecs: ECSClient) {}
 
   async describe(ref: ServiceRef): Promise<ServiceInfo> {
-    const out = await awsCall(() => this.ecs.send(new DescribeServicesCommand({ cluster: ref.cluster, services: [ref.service] })));
+    const out = await awsCall(() =>
+      this.ecs.send(new DescribeServicesCommand({ cluster: ref.cluster, services: [ref.service] })),
+    );
     const svc = out.services?.[0];
     if (!svc || svc.status === 'INACTIVE') {
       throw new DeploymentStepError(`ECS service ${ref.service} not found in cluster ${ref.cluster}`);
@@ -96,19 +98,28 @@ export class EcsCapacityManager implements CapacityManager {
   async imageOf(taskDefinitionArn: string, containerName: string): Promise<string> {
     const td = await this.taskDefinition(taskDefinitionArn);
     const container = td.containerDefinitions?.find((c) => c.name === containerName);
-    if (!container?.image) throw new DeploymentStepError(`task definition ${taskDefinitionArn} has no container ${containerName}`);
+    if (!container?.image)
+      throw new DeploymentStepError(`task definition ${taskDefinitionArn} has no container ${containerName}`);
     return container.image;
   }
 
   /** A new revision of the stable task definition with the candidate image in the named container. */
-  async registerCandidate(stableTaskDefinitionArn: string, containerName: string, image: string): Promise<string> {
+  async registerCandidate(
+    stableTaskDefinitionArn: string,
+    containerName: string,
+    image: string,
+  ): Promise<string> {
     const td = await this.taskDefinition(stableTaskDefinitionArn);
     if (!td.containerDefinitions?.some((c) => c.name === containerName)) {
-      throw new DeploymentStepError(`task definition ${stableTaskDefinitionArn} has no container ${containerName}`);
+      throw new DeploymentStepError(
+        `task definition ${stableTaskDefinitionArn} has no container ${containerName}`,
+      );
     }
     const input: RegisterTaskDefinitionCommandInput = {
       family: td.family!,
-      containerDefinitions: td.containerDefinitions.map((c) => (c.name === containerName ? { ...c, image } : c)),
+      containerDefinitions: td.containerDefinitions.map((c) =>
+        c.name === containerName ? { ...c, image } : c,
+      ),
       taskRoleArn: td.taskRoleArn,
       executionRoleArn: td.executionRoleArn,
       networkMode: td.networkMode,
@@ -133,10 +144,20 @@ export class EcsCapacityManager implements CapacityManager {
           taskDefinition: args.taskDefinitionArn,
           externalId: args.externalId,
           clientToken: args.externalId.slice(0, 36),
-          loadBalancers: [{ targetGroupArn: args.targetGroupArn, containerName: args.containerName, containerPort: args.containerPort }],
+          loadBalancers: [
+            {
+              targetGroupArn: args.targetGroupArn,
+              containerName: args.containerName,
+              containerPort: args.containerPort,
+            },
+          ],
           scale: { unit: 'PERCENT', value: args.scale },
-          launchType: args.like?.capacityProviderStrategy?.length ? undefined : (args.like?.launchType ?? 'FARGATE'),
-          capacityProviderStrategy: args.like?.capacityProviderStrategy?.length ? args.like.capacityProviderStrategy : undefined,
+          launchType: args.like?.capacityProviderStrategy?.length
+            ? undefined
+            : (args.like?.launchType ?? 'FARGATE'),
+          capacityProviderStrategy: args.like?.capacityProviderStrategy?.length
+            ? args.like.capacityProviderStrategy
+            : undefined,
           platformVersion: args.like?.platformVersion,
           networkConfiguration: args.like?.networkConfiguration,
         }),
@@ -147,17 +168,41 @@ export class EcsCapacityManager implements CapacityManager {
 
   async setScale(ref: ServiceRef, taskSetArn: string, scale: number): Promise<void> {
     await awsCall(() =>
-      this.ecs.send(new UpdateTaskSetCommand({ cluster: ref.cluster, service: ref.service, taskSet: taskSetArn, scale: { unit: 'PERCENT', value: scale } })),
+      this.ecs.send(
+        new UpdateTaskSetCommand({
+          cluster: ref.cluster,
+          service: ref.service,
+          taskSet: taskSetArn,
+          scale: { unit: 'PERCENT', value: scale },
+        }),
+      ),
     );
   }
 
   async makePrimary(ref: ServiceRef, taskSetArn: string): Promise<void> {
-    await awsCall(() => this.ecs.send(new UpdateServicePrimaryTaskSetCommand({ cluster: ref.cluster, service: ref.service, primaryTaskSet: taskSetArn })));
+    await awsCall(() =>
+      this.ecs.send(
+        new UpdateServicePrimaryTaskSetCommand({
+          cluster: ref.cluster,
+          service: ref.service,
+          primaryTaskSet: taskSetArn,
+        }),
+      ),
+    );
   }
 
   async deleteTaskSet(ref: ServiceRef, taskSetArn: string): Promise<void> {
     try {
-      await awsCall(() => this.ecs.send(new DeleteTaskSetCommand({ cluster: ref.cluster, service: ref.service, taskSet: taskSetArn, force: true })));
+      await awsCall(() =>
+        this.ecs.send(
+          new DeleteTaskSetCommand({
+            cluster: ref.cluster,
+            service: ref.service,
+            taskSet: taskSetArn,
+            force: true,
+          }),
+        ),
+      );
     } catch (err) {
       // Already gone: deleting is idempotent.
       if ((err as Error).name === 'TaskSetNotFoundException') return;
@@ -166,7 +211,9 @@ export class EcsCapacityManager implements CapacityManager {
   }
 
   private async taskDefinition(arn: string) {
-    const out = await awsCall(() => this.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })));
+    const out = await awsCall(() =>
+      this.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn })),
+    );
     if (!out.taskDefinition) throw new DeploymentStepError(`task definition ${arn} not found`);
     return out.taskDefinition;
   }

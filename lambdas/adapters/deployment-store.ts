@@ -51,17 +51,26 @@ export class DeploymentStore {
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...keys.registration(reg.environment, reg.service.name), kind: 'REGISTRATION', registration: reg, registeredAt: at },
+        Item: {
+          ...keys.registration(reg.environment, reg.service.name),
+          kind: 'REGISTRATION',
+          registration: reg,
+          registeredAt: at,
+        },
       }),
     );
   }
 
   async deleteRegistration(env: string, service: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.registration(env, service) }));
+    await this.doc.send(
+      new DeleteCommand({ TableName: this.tableName, Key: keys.registration(env, service) }),
+    );
   }
 
   async getRegistration(env: string, service: string): Promise<ServiceRegistration | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.registration(env, service) }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.registration(env, service) }),
+    );
     return out.Item ? ServiceRegistration.parse(out.Item.registration) : undefined;
   }
 
@@ -88,7 +97,11 @@ export class DeploymentStore {
 
   async getServiceState(env: string, service: string): Promise<ServiceState | undefined> {
     const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.serviceState(env, service), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.serviceState(env, service),
+        ConsistentRead: true,
+      }),
     );
     return out.Item ? (stripKeys(out.Item) as unknown as ServiceState) : undefined;
   }
@@ -133,7 +146,9 @@ export class DeploymentStore {
     } catch (err) {
       if (cancelledByCondition(err, 0)) {
         const state = await this.getServiceState(lock.environment, lock.service);
-        throw new LockHeldError(lock.environment, lock.service, state?.lock?.deploymentId ?? 'unknown', { cause: err });
+        throw new LockHeldError(lock.environment, lock.service, state?.lock?.deploymentId ?? 'unknown', {
+          cause: err,
+        });
       }
       throw err;
     }
@@ -143,7 +158,10 @@ export class DeploymentStore {
    * Releases the lock if this execution holds it, and clears the alarms' active mark; returns whether it did.
    * Releasing twice is harmless.
    */
-  async releaseLock(lock: Pick<ActiveDeployment, 'environment' | 'service' | 'executionArn' | 'alarmNames'>, at: string): Promise<boolean> {
+  async releaseLock(
+    lock: Pick<ActiveDeployment, 'environment' | 'service' | 'executionArn' | 'alarmNames'>,
+    at: string,
+  ): Promise<boolean> {
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -170,9 +188,15 @@ export class DeploymentStore {
   }
 
   /** The alarm's service and, while a deployment is active, what is needed to restore its traffic. */
-  async getAlarm(name: string): Promise<{ environment: string; service: string; active?: ActiveDeployment } | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.alarm(name), ConsistentRead: true }));
-    return out.Item ? (stripKeys(out.Item) as { environment: string; service: string; active?: ActiveDeployment }) : undefined;
+  async getAlarm(
+    name: string,
+  ): Promise<{ environment: string; service: string; active?: ActiveDeployment } | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.alarm(name), ConsistentRead: true }),
+    );
+    return out.Item
+      ? (stripKeys(out.Item) as { environment: string; service: string; active?: ActiveDeployment })
+      : undefined;
   }
 
   async putAlarm(name: string, environment: string, service: string): Promise<void> {
@@ -218,7 +242,13 @@ export class DeploymentStore {
         UpdateExpression: previous
           ? 'SET stable = :stable, previous = :prev, environment = :env, service = :svc, updatedAt = :at'
           : 'SET stable = :stable, environment = :env, service = :svc, updatedAt = :at REMOVE previous',
-        ExpressionAttributeValues: { ':stable': stable, ':env': env, ':svc': service, ':at': at, ...(previous ? { ':prev': previous } : {}) },
+        ExpressionAttributeValues: {
+          ':stable': stable,
+          ':env': env,
+          ':svc': service,
+          ':at': at,
+          ...(previous ? { ':prev': previous } : {}),
+        },
       }),
     );
   }
@@ -244,7 +274,13 @@ export class DeploymentStore {
           TableName: this.tableName,
           Item: {
             ...keys.deployment(record.deploymentId),
-            ...keys.listing('DEPLOYMENT', record.environment, record.service, record.startedAt, record.deploymentId),
+            ...keys.listing(
+              'DEPLOYMENT',
+              record.environment,
+              record.service,
+              record.startedAt,
+              record.deploymentId,
+            ),
             kind: 'DEPLOYMENT',
             ...record,
           },
@@ -262,7 +298,9 @@ export class DeploymentStore {
   }
 
   async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.deployment(id), ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.deployment(id), ConsistentRead: true }),
+    );
     return out.Item ? (stripKeys(out.Item) as unknown as DeploymentRecord) : undefined;
   }
 
@@ -325,7 +363,9 @@ export class DeploymentStore {
    * Returns false when the record was already terminal (another path ended it first).
    */
   async finishDeployment(
-    record: Pick<DeploymentRecord, 'deploymentId' | 'environment' | 'service' | 'executionArn'> & { alarmNames: readonly string[] },
+    record: Pick<DeploymentRecord, 'deploymentId' | 'environment' | 'service' | 'executionArn'> & {
+      alarmNames: readonly string[];
+    },
     patch: Partial<DeploymentRecord> & { status: DeploymentRecord['status']; endedAt: string },
     timeline: readonly TimelineEntry[],
     serviceUpdate?: { stable: VersionRef; previous?: ServiceState['previous'] },
@@ -392,8 +432,17 @@ export class DeploymentStore {
    * machine, the reconciler) wins; the same owner claiming again (a retry) wins again. Returns the record, or
    * undefined when another owner has it or the deployment already ended.
    */
-  async claimRollback(id: string, owner: string, patch: Partial<DeploymentRecord>, entry: TimelineEntry): Promise<DeploymentRecord | undefined> {
-    const names: Record<string, string> = { '#status': 'status', '#timeline': 'timeline', '#owner': 'rollbackOwner' };
+  async claimRollback(
+    id: string,
+    owner: string,
+    patch: Partial<DeploymentRecord>,
+    entry: TimelineEntry,
+  ): Promise<DeploymentRecord | undefined> {
+    const names: Record<string, string> = {
+      '#status': 'status',
+      '#timeline': 'timeline',
+      '#owner': 'rollbackOwner',
+    };
     const values: Record<string, unknown> = {
       ':rb': 'ROLLING_BACK',
       ':ip': 'IN_PROGRESS',
@@ -402,7 +451,11 @@ export class DeploymentStore {
       ':entries': [entry],
       ':empty': [],
     };
-    const sets = ['#status = :rb', '#owner = :owner', '#timeline = list_append(if_not_exists(#timeline, :empty), :entries)'];
+    const sets = [
+      '#status = :rb',
+      '#owner = :owner',
+      '#timeline = list_append(if_not_exists(#timeline, :empty), :entries)',
+    ];
     Object.entries(patch).forEach(([k, v], i) => {
       if (v === undefined) return;
       names[`#f${i}`] = k;
@@ -428,7 +481,11 @@ export class DeploymentStore {
     }
   }
 
-  async listDeployments(env: string, service: string | undefined, options: ListOptions = {}): Promise<Page<DeploymentRecord>> {
+  async listDeployments(
+    env: string,
+    service: string | undefined,
+    options: ListOptions = {},
+  ): Promise<Page<DeploymentRecord>> {
     return this.list('DEPLOYMENT', env, service, options) as Promise<Page<DeploymentRecord>>;
   }
 
@@ -440,7 +497,13 @@ export class DeploymentStore {
         TableName: this.tableName,
         Item: {
           ...keys.rollback(record.rollbackId),
-          ...keys.listing('ROLLBACK', record.environment, record.service, record.startedAt, record.rollbackId),
+          ...keys.listing(
+            'ROLLBACK',
+            record.environment,
+            record.service,
+            record.startedAt,
+            record.rollbackId,
+          ),
           kind: 'ROLLBACK',
           ...record,
         },
@@ -449,11 +512,17 @@ export class DeploymentStore {
   }
 
   async getRollback(id: string): Promise<RollbackRecord | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.rollback(id), ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.rollback(id), ConsistentRead: true }),
+    );
     return out.Item ? (stripKeys(out.Item) as unknown as RollbackRecord) : undefined;
   }
 
-  async listRollbacks(env: string, service: string | undefined, options: ListOptions = {}): Promise<Page<RollbackRecord>> {
+  async listRollbacks(
+    env: string,
+    service: string | undefined,
+    options: ListOptions = {},
+  ): Promise<Page<RollbackRecord>> {
     return this.list('ROLLBACK', env, service, options) as Promise<Page<RollbackRecord>>;
   }
 
@@ -478,7 +547,12 @@ export class DeploymentStore {
     }
   }
 
-  private async list(kind: RecordKind, env: string, service: string | undefined, options: ListOptions): Promise<Page<unknown>> {
+  private async list(
+    kind: RecordKind,
+    env: string,
+    service: string | undefined,
+    options: ListOptions,
+  ): Promise<Page<unknown>> {
     const byService = service !== undefined;
     const out = await this.doc.send(
       new QueryCommand({
@@ -488,12 +562,16 @@ export class DeploymentStore {
         ExpressionAttributeValues: { ':pk': byService ? `${env}#${service}#${kind}` : `${env}#${kind}` },
         ScanIndexForward: false,
         Limit: options.limit ?? 20,
-        ExclusiveStartKey: options.cursor ? JSON.parse(Buffer.from(options.cursor, 'base64url').toString('utf8')) : undefined,
+        ExclusiveStartKey: options.cursor
+          ? JSON.parse(Buffer.from(options.cursor, 'base64url').toString('utf8'))
+          : undefined,
       }),
     );
     return {
       items: (out.Items ?? []).map(stripKeys),
-      ...(out.LastEvaluatedKey ? { next: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') } : {}),
+      ...(out.LastEvaluatedKey
+        ? { next: Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url') }
+        : {}),
     };
   }
 }
@@ -506,6 +584,17 @@ function cancelledByCondition(err: unknown, index: number): boolean {
 }
 
 function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
-  const { pk: _pk, sk: _sk, gsi1pk: _a, gsi1sk: _b, gsi2pk: _c, gsi2sk: _d, gsi3pk: _e, gsi3sk: _f, kind: _k, ...rest } = item;
+  const {
+    pk: _pk,
+    sk: _sk,
+    gsi1pk: _a,
+    gsi1sk: _b,
+    gsi2pk: _c,
+    gsi2sk: _d,
+    gsi3pk: _e,
+    gsi3sk: _f,
+    kind: _k,
+    ...rest
+  } = item;
   return rest;
 }

@@ -23,9 +23,18 @@ export class SfnExecutionControl implements ExecutionControl {
 
   async stop(executionArn: string, error: string, cause: string): Promise<void> {
     try {
-      await awsCall(() => this.sfn.send(new StopExecutionCommand({ executionArn, error: error.slice(0, 256), cause: cause.slice(0, 32_768) })));
+      await awsCall(() =>
+        this.sfn.send(
+          new StopExecutionCommand({
+            executionArn,
+            error: error.slice(0, 256),
+            cause: cause.slice(0, 32_768),
+          }),
+        ),
+      );
     } catch (err) {
-      if ((err as Error).name === 'ExecutionDoesNotExist' || (err as Error).name === 'ExecutionNotRunning') return;
+      if ((err as Error).name === 'ExecutionDoesNotExist' || (err as Error).name === 'ExecutionNotRunning')
+        return;
       throw err;
     }
   }
@@ -41,7 +50,9 @@ export class SfnExecutionControl implements ExecutionControl {
   }
 
   async approve(taskToken: string, output: unknown): Promise<void> {
-    await awsCall(() => this.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })));
+    await awsCall(() =>
+      this.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
+    );
   }
 
   async reject(taskToken: string, error: string, cause: string): Promise<void> {

@@ -1,7 +1,12 @@
 /**
  * Metrics reader: the candidate's alarms and its target group's ALB metrics over a window.
  */
-import { DescribeAlarmsCommand, GetMetricDataCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import {
+  DescribeAlarmsCommand,
+  GetMetricDataCommand,
+  type CloudWatchClient,
+  type MetricDataQuery,
+} from '@aws-sdk/client-cloudwatch';
 import type { MetricSample } from '../domain/health';
 import { awsCall } from './aws-call';
 
@@ -27,7 +32,9 @@ export class CloudWatchMetricsReader implements MetricsReader {
     const firing: string[] = [];
     for (let i = 0; i < alarmNames.length; i += 100) {
       const out = await awsCall(() =>
-        this.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: alarmNames.slice(i, i + 100), StateValue: 'ALARM' })),
+        this.cloudwatch.send(
+          new DescribeAlarmsCommand({ AlarmNames: alarmNames.slice(i, i + 100), StateValue: 'ALARM' }),
+        ),
       );
       for (const a of out.MetricAlarms ?? []) firing.push(a.AlarmName!);
       for (const a of out.CompositeAlarms ?? []) firing.push(a.AlarmName!);
@@ -42,7 +49,11 @@ export class CloudWatchMetricsReader implements MetricsReader {
     ];
     const query = (id: string, metricName: string, stat: string): MetricDataQuery => ({
       Id: id,
-      MetricStat: { Metric: { Namespace: 'AWS/ApplicationELB', MetricName: metricName, Dimensions: dims }, Period: 60, Stat: stat },
+      MetricStat: {
+        Metric: { Namespace: 'AWS/ApplicationELB', MetricName: metricName, Dimensions: dims },
+        Period: 60,
+        Stat: stat,
+      },
       ReturnData: true,
     });
     const out = await awsCall(() =>

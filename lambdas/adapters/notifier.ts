@@ -5,7 +5,15 @@ import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { awsCall } from './aws-call';
 
 export interface Notification {
-  readonly event: 'started' | 'awaiting-approval' | 'succeeded' | 'rolled-back' | 'failed' | 'rejected' | 'promotion-stopped' | 'rollback-failed';
+  readonly event:
+    | 'started'
+    | 'awaiting-approval'
+    | 'succeeded'
+    | 'rolled-back'
+    | 'failed'
+    | 'rejected'
+    | 'promotion-stopped'
+    | 'rollback-failed';
   readonly environment: string;
   readonly service: string;
   readonly deploymentId?: string;

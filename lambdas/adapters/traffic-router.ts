@@ -34,17 +34,25 @@ export class ElbTrafficRouter implements TrafficRouter {
 
   async getWeights(route: Route): Promise<SlotWeights> {
     const actions = route.ruleArn
-      ? (await awsCall(() => this.elb.send(new DescribeRulesCommand({ RuleArns: [route.ruleArn!] })))).Rules?.[0]?.Actions
-      : (await awsCall(() => this.elb.send(new DescribeListenersCommand({ ListenerArns: [route.listenerArn] })))).Listeners?.[0]
-          ?.DefaultActions;
+      ? (await awsCall(() => this.elb.send(new DescribeRulesCommand({ RuleArns: [route.ruleArn!] }))))
+          .Rules?.[0]?.Actions
+      : (
+          await awsCall(() =>
+            this.elb.send(new DescribeListenersCommand({ ListenerArns: [route.listenerArn] })),
+          )
+        ).Listeners?.[0]?.DefaultActions;
     const forward = actions?.find((a) => a.Type === 'forward');
-    const groups = forward?.ForwardConfig?.TargetGroups ?? (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
+    const groups =
+      forward?.ForwardConfig?.TargetGroups ??
+      (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
     const weightOf = (arn: string) => groups.find((g) => g.TargetGroupArn === arn)?.Weight ?? 0;
     const blue = weightOf(route.targetGroups.blue);
     const green = weightOf(route.targetGroups.green);
     const total = blue + green;
     if (total === 0) {
-      throw new DeploymentStepError(`${route.ruleArn ?? route.listenerArn} does not forward to either target group of the service`);
+      throw new DeploymentStepError(
+        `${route.ruleArn ?? route.listenerArn} does not forward to either target group of the service`,
+      );
     }
     // Weights are relative in ALB; report them as percents.
     return { blue: Math.round((blue / total) * 100), green: 100 - Math.round((blue / total) * 100) };
@@ -62,9 +70,15 @@ export class ElbTrafficRouter implements TrafficRouter {
       },
     };
     if (route.ruleArn) {
-      await awsCall(() => this.elb.send(new ModifyRuleCommand({ RuleArn: route.ruleArn, Actions: [action] })));
+      await awsCall(() =>
+        this.elb.send(new ModifyRuleCommand({ RuleArn: route.ruleArn, Actions: [action] })),
+      );
     } else {
-      await awsCall(() => this.elb.send(new ModifyListenerCommand({ ListenerArn: route.listenerArn, DefaultActions: [action] })));
+      await awsCall(() =>
+        this.elb.send(
+          new ModifyListenerCommand({ ListenerArn: route.listenerArn, DefaultActions: [action] }),
+        ),
+      );
     }
   }
 }

@@ -31,11 +31,18 @@ const name = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be lower-case letters, digits and dashes, starting with a letter');
 const seconds = z.number().int('must be a whole number of seconds').min(0, 'must not be negative');
-const percent = z.number().int('must be a whole percent').min(1, 'must be at least 1').max(100, 'must be at most 100');
+const percent = z
+  .number()
+  .int('must be a whole percent')
+  .min(1, 'must be at least 1')
+  .max(100, 'must be at most 100');
 
 const listenerArn = z
   .string()
-  .regex(/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/app\/[^/]+\/[^/]+\/[^/]+$/, 'must be an ALB listener ARN');
+  .regex(
+    /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:listener\/app\/[^/]+\/[^/]+\/[^/]+$/,
+    'must be an ALB listener ARN',
+  );
 const listenerRuleArn = z
   .string()
   .regex(
@@ -44,7 +51,10 @@ const listenerRuleArn = z
   );
 const targetGroupArn = z
   .string()
-  .regex(/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[^/]+\/[^/]+$/, 'must be a target group ARN');
+  .regex(
+    /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[^/]+\/[^/]+$/,
+    'must be a target group ARN',
+  );
 
 /** Canary steps: whole percents, strictly increasing, ending at 100. */
 export const CanarySteps = z
@@ -53,7 +63,11 @@ export const CanarySteps = z
   .superRefine((steps, ctx) => {
     for (let i = 1; i < steps.length; i++) {
       if (steps[i]! <= steps[i - 1]!) {
-        ctx.addIssue({ code: 'custom', path: [i], message: `steps must increase (${steps[i - 1]} then ${steps[i]})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [i],
+          message: `steps must increase (${steps[i - 1]} then ${steps[i]})`,
+        });
       }
     }
     if (steps.at(-1) !== 100) ctx.addIssue({ code: 'custom', message: 'the last step must be 100' });
@@ -115,13 +129,17 @@ const alarmDefaults = {
 export const AlarmTuning = z
   .strictObject({
     /** Seconds per datapoint. @default 60 */
-    periodSeconds: z.union([z.literal(10), z.literal(30), z.literal(60), z.literal(300)]).default(alarmDefaults.periodSeconds),
+    periodSeconds: z
+      .union([z.literal(10), z.literal(30), z.literal(60), z.literal(300)])
+      .default(alarmDefaults.periodSeconds),
     /** Datapoints considered. @default 3 */
     evaluationPeriods: z.number().int().min(1).max(10).default(alarmDefaults.evaluationPeriods),
     /** Breaching datapoints among them that fire the alarm. @default 2 */
     datapointsToAlarm: z.number().int().min(1).max(10).default(alarmDefaults.datapointsToAlarm),
     /** @default 'notBreaching' */
-    treatMissingData: z.enum(['breaching', 'notBreaching', 'ignore', 'missing']).default(alarmDefaults.treatMissingData),
+    treatMissingData: z
+      .enum(['breaching', 'notBreaching', 'ignore', 'missing'])
+      .default(alarmDefaults.treatMissingData),
   })
   .refine((a) => a.datapointsToAlarm <= a.evaluationPeriods, {
     message: 'datapointsToAlarm must not exceed evaluationPeriods',
@@ -141,7 +159,12 @@ export const ExtraAlarm = z.union([
     dimensions: z.record(z.string(), z.string()).default({}),
     statistic: z.enum(['Sum', 'Average', 'Maximum', 'Minimum', 'SampleCount']).default('Average'),
     threshold: z.number(),
-    comparison: z.enum(['GreaterThanThreshold', 'GreaterThanOrEqualToThreshold', 'LessThanThreshold', 'LessThanOrEqualToThreshold']),
+    comparison: z.enum([
+      'GreaterThanThreshold',
+      'GreaterThanOrEqualToThreshold',
+      'LessThanThreshold',
+      'LessThanOrEqualToThreshold',
+    ]),
   }),
 ]);
 
@@ -186,7 +209,9 @@ export const RollbackConfig = z
     /** Roll back automatically when a trigger fires. @default true */
     automatic: z.boolean().default(true),
     /** The triggers that roll back automatically. @default all but manual, which is always allowed */
-    triggers: z.array(RollbackTrigger).default(['alarm', 'health-check-failure', 'performance-degradation', 'deployment-failure', 'timeout']),
+    triggers: z
+      .array(RollbackTrigger)
+      .default(['alarm', 'health-check-failure', 'performance-degradation', 'deployment-failure', 'timeout']),
     /** Check after a rollback that traffic is 100 % stable and the candidate is gone. @default true */
     verify: z.boolean().default(true),
     /** A rollback not complete in this time is FAILED and pages someone. @default 300 */
@@ -210,10 +235,19 @@ export const EnvironmentConfig = z
   .superRefine((env, ctx) => {
     const seen = new Set<string>();
     env.services.forEach((s, i) => {
-      if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: ['services', i, 'name'], message: `duplicate service "${s.name}"` });
+      if (seen.has(s.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', i, 'name'],
+          message: `duplicate service "${s.name}"`,
+        });
       seen.add(s.name);
       if (s.targetGroups.blue === s.targetGroups.green) {
-        ctx.addIssue({ code: 'custom', path: ['services', i, 'targetGroups', 'green'], message: 'the two slots must be different target groups' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', i, 'targetGroups', 'green'],
+          message: 'the two slots must be different target groups',
+        });
       }
     });
   });
@@ -222,13 +256,21 @@ export type EnvironmentConfig = z.infer<typeof EnvironmentConfig>;
 export const ProjectConfig = z
   .strictObject({
     /** Prefix of stack and resource names. @default 'EnvironmentController' */
-    project: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,30}$/).default('EnvironmentController'),
+    project: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{0,30}$/)
+      .default('EnvironmentController'),
     environments: z.array(EnvironmentConfig).min(1, 'needs at least one environment'),
   })
   .superRefine((cfg, ctx) => {
     const seen = new Set<string>();
     cfg.environments.forEach((e, i) => {
-      if (seen.has(e.name)) ctx.addIssue({ code: 'custom', path: ['environments', i, 'name'], message: `duplicate environment "${e.name}"` });
+      if (seen.has(e.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', i, 'name'],
+          message: `duplicate environment "${e.name}"`,
+        });
       seen.add(e.name);
     });
   });
@@ -372,7 +414,10 @@ export function parseProjectConfig(raw: unknown, source: string): ProjectConfig 
   const result = ProjectConfig.safeParse(raw);
   if (result.success) return result.data;
   const issues = formatIssues(raw, result.error);
-  throw new ConfigError(`${source}: ${issues[0]}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`, issues);
+  throw new ConfigError(
+    `${source}: ${issues[0]}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}`,
+    issues,
+  );
 }
 
 export function findEnvironment(config: ProjectConfig, environment: string): EnvironmentConfig | undefined {

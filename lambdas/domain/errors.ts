@@ -71,7 +71,8 @@ const TRANSIENT = new Set([
 /** Whether an AWS SDK error is worth retrying (throttling, 5xx, connection faults). */
 export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  const meta = (err as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string }).$metadata;
+  const meta = (err as { $metadata?: { httpStatusCode?: number }; $retryable?: unknown; code?: string })
+    .$metadata;
   return (
     TRANSIENT.has(err.name) ||
     TRANSIENT.has((err as { code?: string }).code ?? '') ||

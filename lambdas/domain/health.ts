@@ -24,7 +24,11 @@ export interface Verdict {
 /** A metric above this share of its threshold makes the verdict degraded (a warning, not yet a failure). */
 export const DEGRADED_RATIO = 0.8;
 
-export function judge(input: { alarmsInAlarm: readonly string[]; sample: MetricSample; thresholds: HealthThresholds }): Verdict {
+export function judge(input: {
+  alarmsInAlarm: readonly string[];
+  sample: MetricSample;
+  thresholds: HealthThresholds;
+}): Verdict {
   const { alarmsInAlarm, sample, thresholds: t } = input;
   if (alarmsInAlarm.length > 0) {
     const latency = alarmsInAlarm.every((a) => /-latency(-blue|-green)?$/.test(a));
@@ -42,7 +46,10 @@ export function judge(input: { alarmsInAlarm: readonly string[]; sample: MetricS
     };
   }
   if (sample.requests < t.minimumSamples) {
-    return { status: 'unknown', reason: `${sample.requests} requests in the window, fewer than the ${t.minimumSamples} needed` };
+    return {
+      status: 'unknown',
+      reason: `${sample.requests} requests in the window, fewer than the ${t.minimumSamples} needed`,
+    };
   }
   const errorRate = (sample.errors / sample.requests) * 100;
   if (errorRate > t.maxErrorRatePercent) {
@@ -85,31 +92,43 @@ export interface GateProgress {
 export type GateDecision =
   | { readonly outcome: 'pass'; readonly verdict: Verdict }
   | { readonly outcome: 'wait'; readonly verdict: Verdict; readonly progress: GateProgress }
-  | { readonly outcome: 'fail'; readonly verdict: Verdict; readonly trigger: Extract<RollbackTrigger, 'health-check-failure' | 'performance-degradation'> };
+  | {
+      readonly outcome: 'fail';
+      readonly verdict: Verdict;
+      readonly trigger: Extract<RollbackTrigger, 'health-check-failure' | 'performance-degradation'>;
+    };
 
 /**
  * What the gate does with a verdict: fail at once on unhealthy; tolerate a bounded number of unknown (when missing
  * data means wait) and degraded checks in a row; pass once the bake time is over with a verdict that is not unknown.
  */
 export function decide(verdict: Verdict, progress: GateProgress, t: HealthThresholds): GateDecision {
-  if (verdict.status === 'unhealthy') return { outcome: 'fail', verdict, trigger: verdict.trigger ?? 'health-check-failure' };
+  if (verdict.status === 'unhealthy')
+    return { outcome: 'fail', verdict, trigger: verdict.trigger ?? 'health-check-failure' };
   const unknownStreak = verdict.status === 'unknown' ? progress.unknownStreak + 1 : 0;
   const degradedStreak = verdict.status === 'degraded' ? progress.degradedStreak + 1 : 0;
   if (verdict.status === 'unknown' && (t.missingData === 'fail' || unknownStreak >= t.maxUnknownChecks)) {
     return {
       outcome: 'fail',
-      verdict: { status: 'unknown', reason: `${verdict.reason}; ${t.missingData === 'fail' ? 'missing data fails the gate' : `${unknownStreak} checks without enough data`}` },
+      verdict: {
+        status: 'unknown',
+        reason: `${verdict.reason}; ${t.missingData === 'fail' ? 'missing data fails the gate' : `${unknownStreak} checks without enough data`}`,
+      },
       trigger: 'health-check-failure',
     };
   }
   if (verdict.status === 'degraded' && degradedStreak >= t.maxDegradedChecks) {
     return {
       outcome: 'fail',
-      verdict: { status: 'degraded', reason: `${verdict.reason}; degraded ${degradedStreak} checks in a row` },
+      verdict: {
+        status: 'degraded',
+        reason: `${verdict.reason}; degraded ${degradedStreak} checks in a row`,
+      },
       trigger: 'performance-degradation',
     };
   }
-  if (progress.elapsedSeconds >= progress.bakeSeconds && verdict.status !== 'unknown') return { outcome: 'pass', verdict };
+  if (progress.elapsedSeconds >= progress.bakeSeconds && verdict.status !== 'unknown')
+    return { outcome: 'pass', verdict };
   return { outcome: 'wait', verdict, progress: { ...progress, unknownStreak, degradedStreak } };
 }
 

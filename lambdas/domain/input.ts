@@ -7,7 +7,8 @@ import { CanarySteps, formatIssues, type ServiceConfig } from './config';
 import { ValidationError } from './errors';
 
 /** Container image reference: `registry/repo:tag` or `registry/repo@sha256:…`. */
-const IMAGE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
+const IMAGE =
+  /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
 
 export const StrategyOptionsInput = z.strictObject({
   /** Canary: traffic percents, increasing, ending at 100. */
@@ -15,7 +16,12 @@ export const StrategyOptionsInput = z.strictObject({
   /** Rolling: percent moved per step. */
   stepPercent: z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100').optional(),
   /** Bake time after each step, in seconds. */
-  bakeSeconds: z.number().int('must be a whole number of seconds').min(0, 'must not be negative').max(86_400, 'must be at most 86400').optional(),
+  bakeSeconds: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(0, 'must not be negative')
+    .max(86_400, 'must be at most 86400')
+    .optional(),
 });
 export type StrategyOptionsInput = z.infer<typeof StrategyOptionsInput>;
 
@@ -44,7 +50,10 @@ export function parseInput<T>(schema: z.ZodType<T>, raw: unknown, what = 'input'
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  const field = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('') || what;
+  const field =
+    issue.path
+      .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+      .join('') || what;
   const message = formatIssues(raw, result.error)[0]!.replace(/^field /, '');
   throw new ValidationError(`invalid ${what}: ${message}`, field);
 }
@@ -53,10 +62,16 @@ export function parseInput<T>(schema: z.ZodType<T>, raw: unknown, what = 'input'
 export function checkOptionsFitStrategy(strategy: string, options: StrategyOptionsInput | undefined): void {
   if (!options) return;
   if (options.steps && strategy !== 'canary') {
-    throw new ValidationError(`invalid input: strategyOptions.steps applies only to canary, not ${strategy}`, 'strategyOptions.steps');
+    throw new ValidationError(
+      `invalid input: strategyOptions.steps applies only to canary, not ${strategy}`,
+      'strategyOptions.steps',
+    );
   }
   if (options.stepPercent !== undefined && strategy !== 'rolling') {
-    throw new ValidationError(`invalid input: strategyOptions.stepPercent applies only to rolling, not ${strategy}`, 'strategyOptions.stepPercent');
+    throw new ValidationError(
+      `invalid input: strategyOptions.stepPercent applies only to rolling, not ${strategy}`,
+      'strategyOptions.stepPercent',
+    );
   }
 }
 

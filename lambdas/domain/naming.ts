@@ -15,7 +15,11 @@ export const ALARM_KINDS: readonly AlarmKind[] = ['error-rate', 'latency', 'unhe
 /** Which of the stack's own alarm kinds the config turns on for a service. */
 export function alarmKindsFor(service: ServiceConfig): AlarmKind[] {
   return ALARM_KINDS.filter((k) =>
-    k === 'error-rate' ? service.alarms.errorRate : k === 'latency' ? service.alarms.latency : service.alarms.unhealthyHosts,
+    k === 'error-rate'
+      ? service.alarms.errorRate
+      : k === 'latency'
+        ? service.alarms.latency
+        : service.alarms.unhealthyHosts,
   );
 }
 

@@ -45,7 +45,9 @@ export function buildPlan(options: PlanOptions): PlanStep[] {
   switch (strategy) {
     case 'blue-green':
       // Candidate at full scale before anything moves; stable stays at full scale until it is retired.
-      return [{ weight: 100, candidateScale: 100, stableScale: 100, bakeSeconds, approvalBefore: approvalRequired }];
+      return [
+        { weight: 100, candidateScale: 100, stableScale: 100, bakeSeconds, approvalBefore: approvalRequired },
+      ];
     case 'canary': {
       const steps = overrides.steps ?? deployment.canarySteps;
       // Capacity follows traffic on the candidate; stable keeps full capacity so a rollback is instant.
@@ -90,11 +92,13 @@ export function shiftActions(
   step: PlanStep,
 ): ShiftAction[] {
   const actions: ShiftAction[] = [];
-  if (step.candidateScale > current.candidateScale) actions.push({ kind: 'scale-candidate', scale: step.candidateScale });
+  if (step.candidateScale > current.candidateScale)
+    actions.push({ kind: 'scale-candidate', scale: step.candidateScale });
   if (step.stableScale > current.stableScale) actions.push({ kind: 'scale-stable', scale: step.stableScale });
   if (step.weight !== current.candidateWeight) actions.push({ kind: 'set-weights', candidate: step.weight });
   if (step.stableScale < current.stableScale) actions.push({ kind: 'scale-stable', scale: step.stableScale });
-  if (step.candidateScale < current.candidateScale) actions.push({ kind: 'scale-candidate', scale: step.candidateScale });
+  if (step.candidateScale < current.candidateScale)
+    actions.push({ kind: 'scale-candidate', scale: step.candidateScale });
   return actions;
 }
 

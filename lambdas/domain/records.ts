@@ -134,7 +134,9 @@ export interface ServiceState {
 /**
  * The terminal status for an execution that is over: the domain's one place for deciding how a deployment ends.
  */
-export function terminalStatusFor(outcome: 'succeeded' | 'rolled-back' | 'rollback-failed' | 'rejected' | 'aborted'): TerminalStatus {
+export function terminalStatusFor(
+  outcome: 'succeeded' | 'rolled-back' | 'rollback-failed' | 'rejected' | 'aborted',
+): TerminalStatus {
   switch (outcome) {
     case 'succeeded':
       return 'SUCCEEDED';

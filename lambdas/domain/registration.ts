@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { approvalRequired, EnvironmentType, RollbackConfig, ServiceConfig, type EnvironmentConfig } from './config';
+import {
+  approvalRequired,
+  EnvironmentType,
+  RollbackConfig,
+  ServiceConfig,
+  type EnvironmentConfig,
+} from './config';
 
 /**
  * What the stack registers for each managed service on every deploy: the service's validated config, the

@@ -38,12 +38,24 @@ export function portsFrom(deps: Deps, recorder: MetricsRecorder = noMetrics): Po
     return cache.get(key) as T;
   };
   return {
-    get store() { return once('store', () => new DeploymentStore(deps.dynamodb, deps.tableName)); },
-    get router() { return once('router', () => new ElbTrafficRouter(deps.elb)); },
-    get capacity() { return once('capacity', () => new EcsCapacityManager(deps.ecs)); },
-    get metrics() { return once('metrics', () => new CloudWatchMetricsReader(deps.cloudwatch)); },
-    get executions() { return once('executions', () => new SfnExecutionControl(deps.sfn)); },
-    get notifier() { return once('notifier', () => new SnsNotifier(deps.sns, deps.notificationTopicArn, deps.alertTopicArn)); },
+    get store() {
+      return once('store', () => new DeploymentStore(deps.dynamodb, deps.tableName));
+    },
+    get router() {
+      return once('router', () => new ElbTrafficRouter(deps.elb));
+    },
+    get capacity() {
+      return once('capacity', () => new EcsCapacityManager(deps.ecs));
+    },
+    get metrics() {
+      return once('metrics', () => new CloudWatchMetricsReader(deps.cloudwatch));
+    },
+    get executions() {
+      return once('executions', () => new SfnExecutionControl(deps.sfn));
+    },
+    get notifier() {
+      return once('notifier', () => new SnsNotifier(deps.sns, deps.notificationTopicArn, deps.alertTopicArn));
+    },
     recorder,
     clock: deps.clock,
   };

@@ -6,7 +6,13 @@
 import type { RollbackTrigger } from '../domain/config';
 import { RollbackFailedError } from '../domain/errors';
 import { rollbackActions } from '../domain/plan';
-import type { ActiveDeployment, DeploymentRecord, RollbackRecord, Slot, TerminalStatus } from '../domain/records';
+import type {
+  ActiveDeployment,
+  DeploymentRecord,
+  RollbackRecord,
+  Slot,
+  TerminalStatus,
+} from '../domain/records';
 import type { SlotWeights } from '../adapters/traffic-router';
 import type { Ports } from './ports';
 
@@ -34,7 +40,8 @@ export type RollbackResult =
 
 export const rollbackIdOf = (deploymentId: string) => `${deploymentId}-rollback`;
 
-const stableWeights = (slot: Slot): SlotWeights => (slot === 'blue' ? { blue: 100, green: 0 } : { blue: 0, green: 100 });
+const stableWeights = (slot: Slot): SlotWeights =>
+  slot === 'blue' ? { blue: 100, green: 0 } : { blue: 0, green: 100 };
 
 /** Rolls an active deployment back. Safe to call again with the same owner after a crash at any point. */
 export async function rollbackDeployment(ports: Ports, order: RollbackOrder): Promise<RollbackResult> {
@@ -53,18 +60,32 @@ export async function rollbackDeployment(ports: Ports, order: RollbackOrder): Pr
     active.deploymentId,
     order.owner,
     { trigger: order.trigger, rollbackId, updatedAt: restoredAt, weights: { stable: 100, candidate: 0 } },
-    { at: restoredAt, event: 'rollback-started', message: `${order.trigger}: ${order.reason}; traffic 100% on stable`, weights: { stable: 100, candidate: 0 } },
+    {
+      at: restoredAt,
+      event: 'rollback-started',
+      message: `${order.trigger}: ${order.reason}; traffic 100% on stable`,
+      weights: { stable: 100, candidate: 0 },
+    },
   );
-  if (!record) return { outcome: 'already-handled', reason: `deployment ${active.deploymentId} is already rolled back or ended` };
+  if (!record)
+    return {
+      outcome: 'already-handled',
+      reason: `deployment ${active.deploymentId} is already rolled back or ended`,
+    };
 
   // 3. The execution stops (its steps would otherwise keep moving traffic).
   if (order.stopExecution) {
-    await ports.executions.stop(active.executionArn, 'RolledBack', `${order.trigger}${order.alarmName ? ` (${order.alarmName})` : ''}: ${order.reason}`);
+    await ports.executions.stop(
+      active.executionArn,
+      'RolledBack',
+      `${order.trigger}${order.alarmName ? ` (${order.alarmName})` : ''}: ${order.reason}`,
+    );
   }
 
   // 4. Capacity and primary back on stable, candidate removed; then verified.
   const reg = await ports.store.getRegistration(active.environment, active.service);
-  if (!reg) throw new RollbackFailedError(`service ${active.service} is not registered in ${active.environment}`);
+  if (!reg)
+    throw new RollbackFailedError(`service ${active.service} is not registered in ${active.environment}`);
   const ref = { cluster: reg.service.cluster, service: reg.service.ecsService };
   await restoreCapacity(ports, ref, record, active);
   if (order.verify ?? reg.rollback.verify) await verify(ports, ref, record, active);
@@ -99,10 +120,23 @@ export async function rollbackDeployment(ports: Ports, order: RollbackOrder): Pr
       error: order.reason,
       weights: { stable: 100, candidate: 0 },
       ...(record.status === 'AWAITING_APPROVAL' || record.approval?.taskToken
-        ? { approval: { ...record.approval!, taskToken: undefined, decision: record.approval?.decision ?? (order.trigger === 'timeout' ? 'timed-out' : 'rejected') } }
+        ? {
+            approval: {
+              ...record.approval!,
+              taskToken: undefined,
+              decision: record.approval?.decision ?? (order.trigger === 'timeout' ? 'timed-out' : 'rejected'),
+            },
+          }
         : {}),
     },
-    [{ at: completedAt, event: status === 'ABORTED' ? 'aborted' : 'rolled-back', message: `stable ${record.stable?.image} restored; candidate removed`, weights: { stable: 100, candidate: 0 } }],
+    [
+      {
+        at: completedAt,
+        event: status === 'ABORTED' ? 'aborted' : 'rolled-back',
+        message: `stable ${record.stable?.image} restored; candidate removed`,
+        weights: { stable: 100, candidate: 0 },
+      },
+    ],
   );
   ports.recorder.count('Rollbacks');
   await ports.notifier.notify({
@@ -119,11 +153,23 @@ export async function rollbackDeployment(ports: Ports, order: RollbackOrder): Pr
   return { outcome: 'rolled-back', rollbackId, timeToRestoreTrafficMs };
 }
 
-async function restoreCapacity(ports: Ports, ref: { cluster: string; service: string }, record: DeploymentRecord, active: ActiveDeployment) {
+async function restoreCapacity(
+  ports: Ports,
+  ref: { cluster: string; service: string },
+  record: DeploymentRecord,
+  active: ActiveDeployment,
+) {
   const service = await ports.capacity.describe(ref);
   const stable = service.taskSets.find((t) => t.arn === record.stable?.taskSetArn);
-  const candidates = service.taskSets.filter((t) => t.externalId === active.deploymentId || (record.candidate?.taskSetArn && t.arn === record.candidate.taskSetArn));
-  if (!stable) throw new RollbackFailedError(`stable task set of ${active.service} is gone; traffic is on ${active.stableSlot} with nothing behind it`);
+  const candidates = service.taskSets.filter(
+    (t) =>
+      t.externalId === active.deploymentId ||
+      (record.candidate?.taskSetArn && t.arn === record.candidate.taskSetArn),
+  );
+  if (!stable)
+    throw new RollbackFailedError(
+      `stable task set of ${active.service} is gone; traffic is on ${active.stableSlot} with nothing behind it`,
+    );
   const actions = rollbackActions({
     candidateWeight: 0, // already restored above
     stableScale: stable.scale,
@@ -133,28 +179,46 @@ async function restoreCapacity(ports: Ports, ref: { cluster: string; service: st
   for (const action of actions) {
     if (action.kind === 'scale-stable') await ports.capacity.setScale(ref, stable.arn, 100);
     else if (action.kind === 'make-stable-primary') await ports.capacity.makePrimary(ref, stable.arn);
-    else if (action.kind === 'delete-candidate') for (const c of candidates) await ports.capacity.deleteTaskSet(ref, c.arn);
+    else if (action.kind === 'delete-candidate')
+      for (const c of candidates) await ports.capacity.deleteTaskSet(ref, c.arn);
   }
 }
 
-async function verify(ports: Ports, ref: { cluster: string; service: string }, record: DeploymentRecord, active: ActiveDeployment) {
-  const [weights, service] = await Promise.all([ports.router.getWeights(active.route), ports.capacity.describe(ref)]);
+async function verify(
+  ports: Ports,
+  ref: { cluster: string; service: string },
+  record: DeploymentRecord,
+  active: ActiveDeployment,
+) {
+  const [weights, service] = await Promise.all([
+    ports.router.getWeights(active.route),
+    ports.capacity.describe(ref),
+  ]);
   if (weights[active.stableSlot] !== 100) {
     // A step in flight moved traffic after the restore: restore again, once.
     await ports.router.setWeights(active.route, stableWeights(active.stableSlot));
     const again = await ports.router.getWeights(active.route);
-    if (again[active.stableSlot] !== 100) throw new RollbackFailedError(`traffic is not back on ${active.stableSlot}`);
+    if (again[active.stableSlot] !== 100)
+      throw new RollbackFailedError(`traffic is not back on ${active.stableSlot}`);
   }
-  const left = service.taskSets.filter((t) => t.arn !== record.stable?.taskSetArn && t.externalId === active.deploymentId);
-  if (left.length > 0) throw new RollbackFailedError(`candidate task set ${left.map((t) => t.id).join(', ')} still present`);
+  const left = service.taskSets.filter(
+    (t) => t.arn !== record.stable?.taskSetArn && t.externalId === active.deploymentId,
+  );
+  if (left.length > 0)
+    throw new RollbackFailedError(`candidate task set ${left.map((t) => t.id).join(', ')} still present`);
   const primary = service.taskSets.find((t) => t.status === 'PRIMARY');
-  if (primary?.arn !== record.stable?.taskSetArn) throw new RollbackFailedError('the stable task set is not primary');
+  if (primary?.arn !== record.stable?.taskSetArn)
+    throw new RollbackFailedError('the stable task set is not primary');
 }
 
 /**
  * A rollback that could not complete: the record ends FAILED with the lock released, and someone is paged.
  */
-export async function recordRollbackFailure(ports: Ports, deploymentId: string, reason: string): Promise<void> {
+export async function recordRollbackFailure(
+  ports: Ports,
+  deploymentId: string,
+  reason: string,
+): Promise<void> {
   const record = await ports.store.requireDeployment(deploymentId);
   const at = ports.clock.now().toISOString();
   const alarmNames = record.active?.alarmNames ?? [];

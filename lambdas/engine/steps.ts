@@ -17,12 +17,16 @@ import { routeOf, serviceRef } from './validate';
 /** Polling interval while waiting for the candidate to become steady. */
 export const STEADY_POLL_SECONDS = 15;
 
-async function load(ports: Ports, ctx: DeploymentContext): Promise<{ record: DeploymentRecord; reg: ServiceRegistration }> {
+async function load(
+  ports: Ports,
+  ctx: DeploymentContext,
+): Promise<{ record: DeploymentRecord; reg: ServiceRegistration }> {
   const [record, reg] = await Promise.all([
     ports.store.requireDeployment(ctx.deploymentId),
     ports.store.getRegistration(ctx.environment, ctx.service),
   ]);
-  if (!reg) throw new DeploymentStepError(`service ${ctx.service} is no longer registered in ${ctx.environment}`);
+  if (!reg)
+    throw new DeploymentStepError(`service ${ctx.service} is no longer registered in ${ctx.environment}`);
   if (record.status !== 'IN_PROGRESS' && record.status !== 'AWAITING_APPROVAL') {
     throw new DeploymentStepError(`deployment ${ctx.deploymentId} is ${record.status}; no further step runs`);
   }
@@ -33,7 +37,9 @@ const candidateOf = (service: ServiceInfo, deploymentId: string): TaskSetInfo | 
   service.taskSets.find((t) => t.externalId === deploymentId);
 
 const slotWeights = (stableSlot: Slot, candidate: number): SlotWeights =>
-  stableSlot === 'blue' ? { blue: 100 - candidate, green: candidate } : { blue: candidate, green: 100 - candidate };
+  stableSlot === 'blue'
+    ? { blue: 100 - candidate, green: candidate }
+    : { blue: candidate, green: 100 - candidate };
 
 export async function startCandidate(ports: Ports, ctx: DeploymentContext): Promise<DeploymentContext> {
   const { record, reg } = await load(ports, ctx);
@@ -44,7 +50,11 @@ export async function startCandidate(ports: Ports, ctx: DeploymentContext): Prom
   const timeline: TimelineEntry[] = [];
   let taskDefinitionArn = record.candidate?.taskDefinitionArn;
   if (!candidate) {
-    taskDefinitionArn ??= await ports.capacity.registerCandidate(record.stable!.taskDefinitionArn!, reg.service.containerName, record.image);
+    taskDefinitionArn ??= await ports.capacity.registerCandidate(
+      record.stable!.taskDefinitionArn!,
+      reg.service.containerName,
+      record.image,
+    );
     candidate = await ports.capacity.createTaskSet(ref, {
       taskDefinitionArn,
       targetGroupArn: reg.service.targetGroups[record.candidate!.slot],
@@ -62,7 +72,14 @@ export async function startCandidate(ports: Ports, ctx: DeploymentContext): Prom
   }
   await ports.store.updateDeployment(
     ctx.deploymentId,
-    { candidate: { ...record.candidate!, taskDefinitionArn: candidate.taskDefinitionArn, taskSetArn: candidate.arn }, updatedAt: now.toISOString() },
+    {
+      candidate: {
+        ...record.candidate!,
+        taskDefinitionArn: candidate.taskDefinitionArn,
+        taskSetArn: candidate.arn,
+      },
+      updatedAt: now.toISOString(),
+    },
     timeline,
   );
   const deadline = new Date(now.getTime() + reg.service.deployment.steadyTimeoutSeconds * 1000).toISOString();
@@ -87,7 +104,11 @@ export async function checkCandidate(ports: Ports, ctx: DeploymentContext): Prom
   const ready = candidate.steady && unhealthy <= reg.service.health.maxUnhealthyHosts;
   if (ready) {
     await ports.store.updateDeployment(ctx.deploymentId, { updatedAt: now.toISOString() }, [
-      { at: now.toISOString(), event: 'candidate-ready', message: `task set ${candidate.id} steady, ${unhealthy} unhealthy hosts` },
+      {
+        at: now.toISOString(),
+        event: 'candidate-ready',
+        message: `task set ${candidate.id} steady, ${unhealthy} unhealthy hosts`,
+      },
     ]);
     return { ...ctx, candidateReady: true, wait: { seconds: 0 } };
   }
@@ -109,12 +130,20 @@ export async function shiftTraffic(ports: Ports, ctx: DeploymentContext): Promis
   const ref = serviceRef(reg);
   const route = routeOf(reg);
   const stableSlot = record.stable!.slot;
-  const [service, weights] = await Promise.all([ports.capacity.describe(ref), ports.router.getWeights(route)]);
+  const [service, weights] = await Promise.all([
+    ports.capacity.describe(ref),
+    ports.router.getWeights(route),
+  ]);
   const candidate = candidateOf(service, ctx.deploymentId);
   const stable = service.taskSets.find((t) => t.arn === record.stable!.taskSetArn);
-  if (!candidate || !stable) throw new DeploymentStepError(`task sets of ${ctx.deploymentId} are not both present`);
+  if (!candidate || !stable)
+    throw new DeploymentStepError(`task sets of ${ctx.deploymentId} are not both present`);
   const actions = shiftActions(
-    { candidateScale: candidate.scale, stableScale: stable.scale, candidateWeight: weights[record.candidate!.slot] },
+    {
+      candidateScale: candidate.scale,
+      stableScale: stable.scale,
+      candidateWeight: weights[record.candidate!.slot],
+    },
     step,
   );
   for (const action of actions) {
@@ -125,7 +154,12 @@ export async function shiftTraffic(ports: Ports, ctx: DeploymentContext): Promis
   const now = ports.clock.now().toISOString();
   const updated = await ports.store.updateDeployment(
     ctx.deploymentId,
-    { status: 'IN_PROGRESS', stepIndex: ctx.stepIndex, weights: { stable: 100 - step.weight, candidate: step.weight }, updatedAt: now },
+    {
+      status: 'IN_PROGRESS',
+      stepIndex: ctx.stepIndex,
+      weights: { stable: 100 - step.weight, candidate: step.weight },
+      updatedAt: now,
+    },
     [
       {
         at: now,
@@ -139,11 +173,22 @@ export async function shiftTraffic(ports: Ports, ctx: DeploymentContext): Promis
   if (!updated) {
     // A rollback ended this deployment while the step ran: put traffic back and stop here.
     await ports.router.setWeights(route, slotWeights(stableSlot, 0));
-    throw new DeploymentStepError(`deployment ${ctx.deploymentId} ended while shifting; traffic restored to stable`);
+    throw new DeploymentStepError(
+      `deployment ${ctx.deploymentId} ended while shifting; traffic restored to stable`,
+    );
   }
-  const progress: GateProgress = { elapsedSeconds: 0, bakeSeconds: step.bakeSeconds, unknownStreak: 0, degradedStreak: 0 };
+  const progress: GateProgress = {
+    elapsedSeconds: 0,
+    bakeSeconds: step.bakeSeconds,
+    unknownStreak: 0,
+    degradedStreak: 0,
+  };
   const interval = reg.service.deployment.healthCheckIntervalSeconds;
-  return { ...ctx, gate: { outcome: 'wait', progress }, wait: { seconds: nextCheckSeconds(progress, interval) } };
+  return {
+    ...ctx,
+    gate: { outcome: 'wait', progress },
+    wait: { seconds: nextCheckSeconds(progress, interval) },
+  };
 }
 
 /** Judges the candidate after a wait of the bake; passes the step once the bake is over and healthy. */
@@ -151,7 +196,12 @@ export async function healthGate(ports: Ports, ctx: DeploymentContext): Promise<
   const { record, reg } = await load(ports, ctx);
   const now = ports.clock.now();
   const interval = reg.service.deployment.healthCheckIntervalSeconds;
-  const previous = ctx.gate?.progress ?? { elapsedSeconds: 0, bakeSeconds: 0, unknownStreak: 0, degradedStreak: 0 };
+  const previous = ctx.gate?.progress ?? {
+    elapsedSeconds: 0,
+    bakeSeconds: 0,
+    unknownStreak: 0,
+    degradedStreak: 0,
+  };
   const progress = { ...previous, elapsedSeconds: previous.elapsedSeconds + ctx.wait.seconds };
   const windowSeconds = Math.max(60, Math.min(interval, progress.elapsedSeconds || interval));
   const [firing, sample] = await Promise.all([
@@ -167,41 +217,71 @@ export async function healthGate(ports: Ports, ctx: DeploymentContext): Promise<
   const verdict = judge({ alarmsInAlarm: firing, sample, thresholds: reg.service.health });
   const decision = decide(verdict, progress, reg.service.health);
   const at = now.toISOString();
-  await ports.store.updateDeployment(ctx.deploymentId, { lastVerdict: { status: decision.verdict.status, reason: decision.verdict.reason, at }, updatedAt: at }, [
-    {
-      at,
-      event: 'health-verdict',
-      message: `${decision.outcome}: ${decision.verdict.reason} (${progress.elapsedSeconds}/${progress.bakeSeconds} s baked)`,
-      step: ctx.stepIndex,
-      verdict: decision.verdict.status,
-      weights: record.weights,
-    },
-  ]);
+  await ports.store.updateDeployment(
+    ctx.deploymentId,
+    { lastVerdict: { status: decision.verdict.status, reason: decision.verdict.reason, at }, updatedAt: at },
+    [
+      {
+        at,
+        event: 'health-verdict',
+        message: `${decision.outcome}: ${decision.verdict.reason} (${progress.elapsedSeconds}/${progress.bakeSeconds} s baked)`,
+        step: ctx.stepIndex,
+        verdict: decision.verdict.status,
+        weights: record.weights,
+      },
+    ],
+  );
   if (decision.outcome === 'fail') {
-    return { ...ctx, gate: { outcome: 'fail', progress, trigger: decision.trigger, reason: decision.verdict.reason }, wait: { seconds: 0 } };
+    return {
+      ...ctx,
+      gate: { outcome: 'fail', progress, trigger: decision.trigger, reason: decision.verdict.reason },
+      wait: { seconds: 0 },
+    };
   }
   if (decision.outcome === 'wait') {
-    return { ...ctx, gate: { outcome: 'wait', progress: decision.progress }, wait: { seconds: nextCheckSeconds(decision.progress, interval) } };
+    return {
+      ...ctx,
+      gate: { outcome: 'wait', progress: decision.progress },
+      wait: { seconds: nextCheckSeconds(decision.progress, interval) },
+    };
   }
-  if (ctx.step.last) return { ...ctx, gate: { outcome: 'pass', progress }, complete: true, wait: { seconds: 0 } };
+  if (ctx.step.last)
+    return { ...ctx, gate: { outcome: 'pass', progress }, complete: true, wait: { seconds: 0 } };
   const nextIndex = ctx.stepIndex + 1;
   const next = record.plan![nextIndex]!;
   return {
     ...ctx,
     stepIndex: nextIndex,
-    step: { weight: next.weight, approvalBefore: next.approvalBefore, last: nextIndex === record.plan!.length - 1 },
+    step: {
+      weight: next.weight,
+      approvalBefore: next.approvalBefore,
+      last: nextIndex === record.plan!.length - 1,
+    },
     gate: { outcome: 'pass', progress },
     wait: { seconds: 0 },
   };
 }
 
 /** Keeps the task token on the record and tells people; the state machine then waits for the decision. */
-export async function requestApproval(ports: Ports, ctx: DeploymentContext, taskToken: string): Promise<void> {
+export async function requestApproval(
+  ports: Ports,
+  ctx: DeploymentContext,
+  taskToken: string,
+): Promise<void> {
   const { record } = await load(ports, ctx);
   const at = ports.clock.now().toISOString();
-  await ports.store.updateDeployment(ctx.deploymentId, { status: 'AWAITING_APPROVAL', approval: { requestedAt: at, taskToken }, updatedAt: at }, [
-    { at, event: 'approval-requested', message: `approval needed before ${ctx.step.weight}% (times out after ${ctx.approvalTimeoutSeconds} s)`, step: ctx.stepIndex },
-  ]);
+  await ports.store.updateDeployment(
+    ctx.deploymentId,
+    { status: 'AWAITING_APPROVAL', approval: { requestedAt: at, taskToken }, updatedAt: at },
+    [
+      {
+        at,
+        event: 'approval-requested',
+        message: `approval needed before ${ctx.step.weight}% (times out after ${ctx.approvalTimeoutSeconds} s)`,
+        step: ctx.stepIndex,
+      },
+    ],
+  );
   await ports.notifier.notify({
     event: 'awaiting-approval',
     environment: ctx.environment,
@@ -227,7 +307,14 @@ export async function finalize(ports: Ports, ctx: DeploymentContext): Promise<De
   await ports.store.finishDeployment(
     { ...record, alarmNames: record.active?.alarmNames ?? reg.alarmNames },
     { status: 'SUCCEEDED', endedAt: at, updatedAt: at, weights: { stable: 0, candidate: 100 } },
-    [{ at, event: 'succeeded', message: `${record.image} is primary on ${record.candidate!.slot}; ${record.stable!.image} kept until ${retireAfter}`, weights: { stable: 0, candidate: 100 } }],
+    [
+      {
+        at,
+        event: 'succeeded',
+        message: `${record.image} is primary on ${record.candidate!.slot}; ${record.stable!.image} kept until ${retireAfter}`,
+        weights: { stable: 0, candidate: 100 },
+      },
+    ],
     {
       stable: record.candidate!,
       previous: { ...record.stable!, retireAfter, deploymentId: ctx.deploymentId },
@@ -255,17 +342,27 @@ export async function retire(ports: Ports, ctx: DeploymentContext): Promise<Depl
   const at = ports.clock.now().toISOString();
   const previous = state?.previous;
   if (!reg || !previous || previous.deploymentId !== ctx.deploymentId || !previous.taskSetArn) {
-    await ports.store.updateDeployment(ctx.deploymentId, {}, [{ at, event: 'retire-skipped', message: 'the old task set was already removed or restored' }], {
-      allowTerminal: true,
-    });
+    await ports.store.updateDeployment(
+      ctx.deploymentId,
+      {},
+      [{ at, event: 'retire-skipped', message: 'the old task set was already removed or restored' }],
+      {
+        allowTerminal: true,
+      },
+    );
     return ctx;
   }
   const ref = serviceRef(reg);
   await ports.capacity.setScale(ref, previous.taskSetArn, 0);
   await ports.capacity.deleteTaskSet(ref, previous.taskSetArn);
   await ports.store.clearPrevious(ctx.environment, ctx.service, at);
-  await ports.store.updateDeployment(ctx.deploymentId, {}, [{ at, event: 'old-version-retired', message: `task set of ${previous.image} removed` }], {
-    allowTerminal: true,
-  });
+  await ports.store.updateDeployment(
+    ctx.deploymentId,
+    {},
+    [{ at, event: 'old-version-retired', message: `task set of ${previous.image} removed` }],
+    {
+      allowTerminal: true,
+    },
+  );
   return ctx;
 }

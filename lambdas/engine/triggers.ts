@@ -54,7 +54,8 @@ const EVENT_MEMORY_SECONDS = 7 * 24 * 3600;
  */
 export async function onAlarm(ports: Ports, event: AlarmStateChangeEvent): Promise<TriggerResult> {
   const alarmName = event.detail.alarmName;
-  if (event.detail.state.value !== 'ALARM') return { outcome: 'ignored', reason: `${alarmName} is ${event.detail.state.value}` };
+  if (event.detail.state.value !== 'ALARM')
+    return { outcome: 'ignored', reason: `${alarmName} is ${event.detail.state.value}` };
   const alarm = await ports.store.getAlarm(alarmName);
   const eventAt = event.detail.state.timestamp ? toIso(event.detail.state.timestamp) : event.time;
   if (alarm?.active) {
@@ -75,7 +76,15 @@ export async function onAlarm(ports: Ports, event: AlarmStateChangeEvent): Promi
   const reason = alarm
     ? `no active deployment of ${alarm.service} in ${alarm.environment}: nothing to roll back`
     : `alarm ${alarmName} belongs to no registered service`;
-  if (alarm) await recordIgnored(ports, { environment: alarm.environment, service: alarm.service, alarmName, eventAt, reason, id: event.id });
+  if (alarm)
+    await recordIgnored(ports, {
+      environment: alarm.environment,
+      service: alarm.service,
+      alarmName,
+      eventAt,
+      reason,
+      id: event.id,
+    });
   return { outcome: 'ignored', reason };
 }
 
@@ -85,7 +94,8 @@ export async function onExecutionRollback(
   req: { deployment: DeploymentContext; rollback: RollbackRequest },
 ): Promise<TriggerResult> {
   const record = await ports.store.requireDeployment(req.deployment.deploymentId);
-  if (!record.active) return { outcome: 'ignored', reason: `deployment ${record.deploymentId} never took traffic` };
+  if (!record.active)
+    return { outcome: 'ignored', reason: `deployment ${record.deploymentId} never took traffic` };
   return rollbackDeployment(ports, {
     active: record.active,
     trigger: req.rollback.trigger,
@@ -100,13 +110,21 @@ export async function onExecutionRollback(
  * An operator's rollback. During a deployment: that deployment is rolled back. After one: the previous version is
  * restored while its task set still exists. Otherwise nothing changes, and the result says why.
  */
-export async function onManualRollback(ports: Ports, raw: unknown, execution: { arn: string }): Promise<TriggerResult> {
+export async function onManualRollback(
+  ports: Ports,
+  raw: unknown,
+  execution: { arn: string },
+): Promise<TriggerResult> {
   const input = parseInput(ManualRollbackInput, raw);
   const [state, reg] = await Promise.all([
     ports.store.getServiceState(input.environment, input.service),
     ports.store.getRegistration(input.environment, input.service),
   ]);
-  if (!reg) throw new ValidationError(`invalid input: service "${input.service}" is not registered in ${input.environment}`, 'service');
+  if (!reg)
+    throw new ValidationError(
+      `invalid input: service "${input.service}" is not registered in ${input.environment}`,
+      'service',
+    );
   const now = ports.clock.now().toISOString();
   if (state?.lock) {
     return rollbackDeployment(ports, {
@@ -122,14 +140,28 @@ export async function onManualRollback(ports: Ports, raw: unknown, execution: { 
   const previous = state?.previous;
   if (!previous?.taskSetArn || !state?.stable) {
     const reason = `${input.service} in ${input.environment} is stable${state?.stable ? ` on ${state.stable.image}` : ''} and no previous version is kept: nothing to roll back`;
-    await recordIgnored(ports, { environment: input.environment, service: input.service, eventAt: now, reason, id: deploymentIdFromExecutionArn(execution.arn), requestedBy: input.requestedBy });
+    await recordIgnored(ports, {
+      environment: input.environment,
+      service: input.service,
+      eventAt: now,
+      reason,
+      id: deploymentIdFromExecutionArn(execution.arn),
+      requestedBy: input.requestedBy,
+    });
     return { outcome: 'ignored', reason };
   }
   const ref = { cluster: reg.service.cluster, service: reg.service.ecsService };
   const live = await ports.capacity.describe(ref);
   if (!live.taskSets.some((t) => t.arn === previous.taskSetArn)) {
     const reason = `the task set of ${previous.image} was already retired: deploy that image again instead`;
-    await recordIgnored(ports, { environment: input.environment, service: input.service, eventAt: now, reason, id: deploymentIdFromExecutionArn(execution.arn), requestedBy: input.requestedBy });
+    await recordIgnored(ports, {
+      environment: input.environment,
+      service: input.service,
+      eventAt: now,
+      reason,
+      id: deploymentIdFromExecutionArn(execution.arn),
+      requestedBy: input.requestedBy,
+    });
     return { outcome: 'ignored', reason };
   }
   // A finished deployment: the previous version comes back under a lock of its own.
@@ -139,7 +171,11 @@ export async function onManualRollback(ports: Ports, raw: unknown, execution: { 
     environment: input.environment,
     service: input.service,
     acquiredAt: now,
-    route: { listenerArn: reg.service.listener.arn, ...(reg.service.listener.ruleArn ? { ruleArn: reg.service.listener.ruleArn } : {}), targetGroups: reg.service.targetGroups },
+    route: {
+      listenerArn: reg.service.listener.arn,
+      ...(reg.service.listener.ruleArn ? { ruleArn: reg.service.listener.ruleArn } : {}),
+      targetGroups: reg.service.targetGroups,
+    },
     stableSlot: previous.slot as Slot,
     alarmNames: reg.alarmNames,
   };
@@ -151,7 +187,18 @@ export async function onManualRollback(ports: Ports, raw: unknown, execution: { 
     await ports.capacity.setScale(ref, previous.taskSetArn, 100);
     await ports.capacity.makePrimary(ref, previous.taskSetArn);
     if (state.stable.taskSetArn) await ports.capacity.deleteTaskSet(ref, state.stable.taskSetArn);
-    await ports.store.setStable(input.environment, input.service, { slot: previous.slot, image: previous.image, taskDefinitionArn: previous.taskDefinitionArn, taskSetArn: previous.taskSetArn }, null, restoredAt);
+    await ports.store.setStable(
+      input.environment,
+      input.service,
+      {
+        slot: previous.slot,
+        image: previous.image,
+        taskDefinitionArn: previous.taskDefinitionArn,
+        taskSetArn: previous.taskSetArn,
+      },
+      null,
+      restoredAt,
+    );
     const rollbackId = `${previous.deploymentId}-manual-${deploymentIdFromExecutionArn(execution.arn)}`;
     const completedAt = ports.clock.now().toISOString();
     await ports.store.putRollback({
@@ -170,10 +217,24 @@ export async function onManualRollback(ports: Ports, raw: unknown, execution: { 
       timeToRestoreTrafficMs: Date.parse(restoredAt) - Date.parse(now),
       detail: `restored ${previous.image} over ${state.stable.image} after the deployment had finished`,
     });
-    await ports.store.updateDeployment(previous.deploymentId, { rollbackId }, [
-      { at: completedAt, event: 'rolled-back-after-success', message: `${input.requestedBy}: ${input.reason}; ${previous.image} restored`, weights: { stable: 100, candidate: 0 } },
-    ], { allowTerminal: true });
-    return { outcome: 'rolled-back', rollbackId, timeToRestoreTrafficMs: Date.parse(restoredAt) - Date.parse(now) };
+    await ports.store.updateDeployment(
+      previous.deploymentId,
+      { rollbackId },
+      [
+        {
+          at: completedAt,
+          event: 'rolled-back-after-success',
+          message: `${input.requestedBy}: ${input.reason}; ${previous.image} restored`,
+          weights: { stable: 100, candidate: 0 },
+        },
+      ],
+      { allowTerminal: true },
+    );
+    return {
+      outcome: 'rolled-back',
+      rollbackId,
+      timeToRestoreTrafficMs: Date.parse(restoredAt) - Date.parse(now),
+    };
   } finally {
     await ports.store.releaseLock(lock, ports.clock.now().toISOString());
   }
@@ -183,9 +244,13 @@ export async function onManualRollback(ports: Ports, raw: unknown, execution: { 
  * An execution ended FAILED, TIMED_OUT or ABORTED. If its deployment has no terminal record, traffic is made safe
  * and the record ends; an execution that never wrote a record gets one.
  */
-export async function onExecutionEnded(ports: Ports, event: ExecutionStatusChangeEvent): Promise<TriggerResult> {
+export async function onExecutionEnded(
+  ports: Ports,
+  event: ExecutionStatusChangeEvent,
+): Promise<TriggerResult> {
   const { detail } = event;
-  if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(detail.status)) return { outcome: 'ignored', reason: `execution is ${detail.status}` };
+  if (!['FAILED', 'TIMED_OUT', 'ABORTED'].includes(detail.status))
+    return { outcome: 'ignored', reason: `execution is ${detail.status}` };
   const deploymentId = detail.name;
   const record = await ports.store.getDeployment(deploymentId);
   const now = ports.clock.now().toISOString();
@@ -222,7 +287,12 @@ export async function onExecutionEnded(ports: Ports, event: ExecutionStatusChang
   if (!record.active) return { outcome: 'ignored', reason: `deployment ${deploymentId} holds no lock` };
   return rollbackDeployment(ports, {
     active: record.active,
-    trigger: detail.status === 'TIMED_OUT' ? 'timeout' : detail.status === 'ABORTED' ? 'manual' : 'deployment-failure',
+    trigger:
+      detail.status === 'TIMED_OUT'
+        ? 'timeout'
+        : detail.status === 'ABORTED'
+          ? 'manual'
+          : 'deployment-failure',
     reason: why,
     owner: `reconciler:${detail.executionArn}`,
     eventAt: event.time,
@@ -233,7 +303,15 @@ export async function onExecutionEnded(ports: Ports, event: ExecutionStatusChang
 
 async function recordIgnored(
   ports: Ports,
-  r: { environment: string; service: string; alarmName?: string; eventAt: string; reason: string; id: string; requestedBy?: string },
+  r: {
+    environment: string;
+    service: string;
+    alarmName?: string;
+    eventAt: string;
+    reason: string;
+    id: string;
+    requestedBy?: string;
+  },
 ): Promise<void> {
   const at = ports.clock.now().toISOString();
   const record: RollbackRecord = {

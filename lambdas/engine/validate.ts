@@ -26,7 +26,10 @@ export const routeOf = (reg: ServiceRegistration): Route => ({
   targetGroups: reg.service.targetGroups,
 });
 
-export const serviceRef = (reg: ServiceRegistration) => ({ cluster: reg.service.cluster, service: reg.service.ecsService });
+export const serviceRef = (reg: ServiceRegistration) => ({
+  cluster: reg.service.cluster,
+  service: reg.service.ecsService,
+});
 
 export async function validate(ports: Ports, req: ValidateRequest): Promise<DeploymentContext> {
   const now = ports.clock.now().toISOString();
@@ -48,7 +51,10 @@ export async function validate(ports: Ports, req: ValidateRequest): Promise<Depl
     if (!reg) {
       const known = await ports.store.listRegistrations(input.environment);
       throw known.length === 0
-        ? new ValidationError(`invalid input: environment "${input.environment}" is not managed here`, 'environment')
+        ? new ValidationError(
+            `invalid input: environment "${input.environment}" is not managed here`,
+            'environment',
+          )
         : new ValidationError(
             `invalid input: service "${input.service}" is not registered in ${input.environment} (known: ${known.map((r) => r.service.name).join(', ')})`,
             'service',
@@ -79,7 +85,12 @@ export async function validate(ports: Ports, req: ValidateRequest): Promise<Depl
       requestedBy: input.requestedBy,
       promotionId: input.promotionId,
       updatedAt: now,
-      stable: { slot: ready.stableSlot, image: ready.stableImage, taskDefinitionArn: ready.stableTaskDefinitionArn, taskSetArn: ready.stableTaskSetArn },
+      stable: {
+        slot: ready.stableSlot,
+        image: ready.stableImage,
+        taskDefinitionArn: ready.stableTaskDefinitionArn,
+        taskSetArn: ready.stableTaskSetArn,
+      },
       candidate: { slot: otherSlot(ready.stableSlot), image: input.image },
       plan,
       stepIndex: 0,
@@ -123,7 +134,12 @@ interface Readiness {
 }
 
 /** The environment is ready when the service is stable, traffic is whole on one slot, no alarm fires, no lock. */
-async function checkReadiness(ports: Ports, reg: ServiceRegistration, image: string, executionArn: string): Promise<Readiness> {
+async function checkReadiness(
+  ports: Ports,
+  reg: ServiceRegistration,
+  image: string,
+  executionArn: string,
+): Promise<Readiness> {
   const [state, service, weights, firing] = await Promise.all([
     ports.store.getServiceState(reg.environment, reg.service.name),
     ports.capacity.describe(serviceRef(reg)).catch((err: Error) => {
@@ -135,15 +151,24 @@ async function checkReadiness(ports: Ports, reg: ServiceRegistration, image: str
     ports.metrics.alarmsInAlarm(reg.alarmNames),
   ]);
   if (state?.lock && state.lock.executionArn !== executionArn) {
-    throw new ValidationError(`not ready: deployment ${state.lock.deploymentId} is in progress for ${reg.service.name}`, 'lock');
+    throw new ValidationError(
+      `not ready: deployment ${state.lock.deploymentId} is in progress for ${reg.service.name}`,
+      'lock',
+    );
   }
   const stable = stableTaskSet(service, reg);
   if (weights.blue !== 100 && weights.green !== 100) {
-    throw new ValidationError(`not ready: traffic is split (blue ${weights.blue}%, green ${weights.green}%); roll back or finish first`, 'listener');
+    throw new ValidationError(
+      `not ready: traffic is split (blue ${weights.blue}%, green ${weights.green}%); roll back or finish first`,
+      'listener',
+    );
   }
   const stableSlot: Slot = weights.blue === 100 ? 'blue' : 'green';
   if (stable.targetGroupArn !== reg.service.targetGroups[stableSlot]) {
-    throw new ValidationError(`not ready: the primary task set is not behind the ${stableSlot} target group that takes the traffic`, 'targetGroups');
+    throw new ValidationError(
+      `not ready: the primary task set is not behind the ${stableSlot} target group that takes the traffic`,
+      'targetGroups',
+    );
   }
   if (firing.length > 0) {
     throw new ValidationError(`not ready: alarm in ALARM: ${firing.join(', ')}`, 'alarms');
@@ -152,17 +177,32 @@ async function checkReadiness(ports: Ports, reg: ServiceRegistration, image: str
   if (stableImage === image) {
     throw new ValidationError(`invalid input: image ${image} is already serving`, 'image');
   }
-  return { stableSlot, stableImage, stableTaskDefinitionArn: stable.taskDefinitionArn, stableTaskSetArn: stable.arn };
+  return {
+    stableSlot,
+    stableImage,
+    stableTaskDefinitionArn: stable.taskDefinitionArn,
+    stableTaskSetArn: stable.arn,
+  };
 }
 
 function stableTaskSet(service: ServiceInfo, reg: ServiceRegistration) {
   if (service.controller !== 'EXTERNAL') {
-    throw new ValidationError(`not ready: ECS service ${reg.service.ecsService} does not use the EXTERNAL deployment controller`, 'service');
+    throw new ValidationError(
+      `not ready: ECS service ${reg.service.ecsService} does not use the EXTERNAL deployment controller`,
+      'service',
+    );
   }
-  if (service.status !== 'ACTIVE') throw new ValidationError(`not ready: ECS service ${reg.service.ecsService} is ${service.status}`, 'service');
+  if (service.status !== 'ACTIVE')
+    throw new ValidationError(
+      `not ready: ECS service ${reg.service.ecsService} is ${service.status}`,
+      'service',
+    );
   const primary = service.taskSets.filter((t) => t.status === 'PRIMARY');
   if (primary.length !== 1) {
-    throw new ValidationError(`not ready: ECS service ${reg.service.ecsService} has ${primary.length} primary task sets`, 'service');
+    throw new ValidationError(
+      `not ready: ECS service ${reg.service.ecsService} has ${primary.length} primary task sets`,
+      'service',
+    );
   }
   const others = service.taskSets.filter((t) => t.status !== 'PRIMARY');
   if (others.length > 0) {
@@ -171,11 +211,18 @@ function stableTaskSet(service: ServiceInfo, reg: ServiceRegistration) {
       'service',
     );
   }
-  if (!primary[0]!.steady) throw new ValidationError(`not ready: the primary task set of ${reg.service.ecsService} is not steady`, 'service');
+  if (!primary[0]!.steady)
+    throw new ValidationError(
+      `not ready: the primary task set of ${reg.service.ecsService} is not steady`,
+      'service',
+    );
   return primary[0]!;
 }
 
-type RecordBase = Pick<DeploymentRecord, 'deploymentId' | 'environment' | 'service' | 'strategy' | 'executionArn' | 'image' | 'startedAt'>;
+type RecordBase = Pick<
+  DeploymentRecord,
+  'deploymentId' | 'environment' | 'service' | 'strategy' | 'executionArn' | 'image' | 'startedAt'
+>;
 
 async function reject(ports: Ports, base: RecordBase, reason: string, now: string): Promise<void> {
   const existing = await ports.store.createDeployment({
@@ -187,9 +234,11 @@ async function reject(ports: Ports, base: RecordBase, reason: string, now: strin
     timeline: [{ at: now, event: 'rejected', message: reason }],
   });
   if (existing.status !== 'REJECTED') {
-    await ports.store.updateDeployment(base.deploymentId, { status: 'REJECTED', endedAt: now, updatedAt: now, error: reason }, [
-      { at: now, event: 'rejected', message: reason },
-    ]);
+    await ports.store.updateDeployment(
+      base.deploymentId,
+      { status: 'REJECTED', endedAt: now, updatedAt: now, error: reason },
+      [{ at: now, event: 'rejected', message: reason }],
+    );
   }
 }
 
@@ -201,13 +250,17 @@ export async function lock(ports: Ports, ctx: DeploymentContext): Promise<Deploy
     await ports.store.acquireLock(record.active!);
   } catch (err) {
     if (err instanceof LockHeldError) {
-      await ports.store.updateDeployment(ctx.deploymentId, { status: 'REJECTED', endedAt: now, updatedAt: now, error: err.message }, [
-        { at: now, event: 'rejected', message: err.message },
-      ]);
+      await ports.store.updateDeployment(
+        ctx.deploymentId,
+        { status: 'REJECTED', endedAt: now, updatedAt: now, error: err.message },
+        [{ at: now, event: 'rejected', message: err.message }],
+      );
     }
     throw err;
   }
-  await ports.store.updateDeployment(ctx.deploymentId, { updatedAt: now }, [{ at: now, event: 'locked', message: `lock taken by ${ctx.executionArn}` }]);
+  await ports.store.updateDeployment(ctx.deploymentId, { updatedAt: now }, [
+    { at: now, event: 'locked', message: `lock taken by ${ctx.executionArn}` },
+  ]);
   await ports.notifier.notify({
     event: 'started',
     environment: ctx.environment,

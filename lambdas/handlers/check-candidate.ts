@@ -15,4 +15,11 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   return (event: Event) => checkCandidate(ports, event.deployment);
 }
 
-export const handler = lambdaHandler({ ecs: () => new ECSClient({}), cloudwatch: () => new CloudWatchClient({}), dynamodb: () => new DynamoDBClient({}) }, make);
+export const handler = lambdaHandler(
+  {
+    ecs: () => new ECSClient({}),
+    cloudwatch: () => new CloudWatchClient({}),
+    dynamodb: () => new DynamoDBClient({}),
+  },
+  make,
+);

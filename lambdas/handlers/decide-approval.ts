@@ -13,4 +13,7 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   return (event: Event) => decideApproval(ports, event);
 }
 
-export const handler = lambdaHandler({ dynamodb: () => new DynamoDBClient({}), sfn: () => new SFNClient({}) }, make);
+export const handler = lambdaHandler(
+  { dynamodb: () => new DynamoDBClient({}), sfn: () => new SFNClient({}) },
+  make,
+);

@@ -15,4 +15,7 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   return (event: Event) => finalize(ports, event.deployment);
 }
 
-export const handler = lambdaHandler({ ecs: () => new ECSClient({}), dynamodb: () => new DynamoDBClient({}), sns: () => new SNSClient({}) }, make);
+export const handler = lambdaHandler(
+  { ecs: () => new ECSClient({}), dynamodb: () => new DynamoDBClient({}), sns: () => new SNSClient({}) },
+  make,
+);

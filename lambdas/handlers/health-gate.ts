@@ -14,4 +14,7 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   return (event: Event) => healthGate(ports, event.deployment);
 }
 
-export const handler = lambdaHandler({ cloudwatch: () => new CloudWatchClient({}), dynamodb: () => new DynamoDBClient({}) }, make);
+export const handler = lambdaHandler(
+  { cloudwatch: () => new CloudWatchClient({}), dynamodb: () => new DynamoDBClient({}) },
+  make,
+);

@@ -14,4 +14,7 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   return (event: Event) => lock(ports, event.deployment);
 }
 
-export const handler = lambdaHandler({ dynamodb: () => new DynamoDBClient({}), sns: () => new SNSClient({}) }, make);
+export const handler = lambdaHandler(
+  { dynamodb: () => new DynamoDBClient({}), sns: () => new SNSClient({}) },
+  make,
+);

@@ -12,7 +12,17 @@ export type Event = { deployment: DeploymentContext; error?: { Error?: string; C
 
 export function make(deps: Deps, recorder?: MetricsRecorder) {
   const ports = portsFrom(deps, recorder);
-  return async (event: Event) => { await recordRollbackFailure(ports, event.deployment.deploymentId, reasonOf({ trigger: 'deployment-failure', error: event.error })); return { recorded: true }; };
+  return async (event: Event) => {
+    await recordRollbackFailure(
+      ports,
+      event.deployment.deploymentId,
+      reasonOf({ trigger: 'deployment-failure', error: event.error }),
+    );
+    return { recorded: true };
+  };
 }
 
-export const handler = lambdaHandler({ dynamodb: () => new DynamoDBClient({}), sns: () => new SNSClient({}) }, make);
+export const handler = lambdaHandler(
+  { dynamodb: () => new DynamoDBClient({}), sns: () => new SNSClient({}) },
+  make,
+);

@@ -24,16 +24,24 @@ export interface RegisterEnvironmentDeps {
 
 function parse(props: unknown): { environment: string; registrations: ServiceRegistration[] } {
   const p = Properties.parse(props);
-  return { environment: p.Environment, registrations: z.array(ServiceRegistration).parse(JSON.parse(p.Registrations)) };
+  return {
+    environment: p.Environment,
+    registrations: z.array(ServiceRegistration).parse(JSON.parse(p.Registrations)),
+  };
 }
 
 /** The handler from the common deps (the local cloud and tests use this, like every other handler). */
 export function make(deps: Deps) {
-  return makeRegisterEnvironmentHandler({ store: new DeploymentStore(deps.dynamodb, deps.tableName), clock: deps.clock });
+  return makeRegisterEnvironmentHandler({
+    store: new DeploymentStore(deps.dynamodb, deps.tableName),
+    clock: deps.clock,
+  });
 }
 
 export function makeRegisterEnvironmentHandler(deps: RegisterEnvironmentDeps) {
-  return async (event: CloudFormationCustomResourceEvent): Promise<{ PhysicalResourceId: string; Data: { Services: string } }> => {
+  return async (
+    event: CloudFormationCustomResourceEvent,
+  ): Promise<{ PhysicalResourceId: string; Data: { Services: string } }> => {
     const { environment, registrations } = parse(event.ResourceProperties);
     const physicalId = `registration-${environment}`;
     const at = deps.clock.now().toISOString();
@@ -46,7 +54,11 @@ export function makeRegisterEnvironmentHandler(deps: RegisterEnvironmentDeps) {
     }
     await Promise.all(registrations.map((r) => deps.store.putRegistration(r, at)));
     // Alarm name → service, so that an alarm event finds its service's active deployment in one read.
-    await Promise.all(registrations.flatMap((r) => r.alarmNames.map((a) => deps.store.putAlarm(a, environment, r.service.name))));
+    await Promise.all(
+      registrations.flatMap((r) =>
+        r.alarmNames.map((a) => deps.store.putAlarm(a, environment, r.service.name)),
+      ),
+    );
     if (event.RequestType === 'Update') {
       const old = parse(event.OldResourceProperties);
       const removed = old.registrations.map((r) => r.service.name).filter((n) => !names.includes(n));

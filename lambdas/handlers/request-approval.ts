@@ -11,7 +11,13 @@ export type Event = { deployment: DeploymentContext; taskToken: string };
 
 export function make(deps: Deps, recorder?: MetricsRecorder) {
   const ports = portsFrom(deps, recorder);
-  return async (event: Event) => { await requestApproval(ports, event.deployment, event.taskToken); return { requested: true }; };
+  return async (event: Event) => {
+    await requestApproval(ports, event.deployment, event.taskToken);
+    return { requested: true };
+  };
 }
 
-export const handler = lambdaHandler({ dynamodb: () => new DynamoDBClient({}), sns: () => new SNSClient({}) }, make);
+export const handler = lambdaHandler(
+  { dynamodb: () => new DynamoDBClient({}), sns: () => new SNSClient({}) },
+  make,
+);

@@ -20,7 +20,10 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   const ports = portsFrom(deps, recorder);
   return async (event: Event): Promise<TriggerResult | { outcome: 'dropped'; reason: string }> => {
     if ('deployment' in event && 'rollback' in event) {
-      return onExecutionRollback(ports, event as { deployment: DeploymentContext; rollback: RollbackRequest });
+      return onExecutionRollback(
+        ports,
+        event as { deployment: DeploymentContext; rollback: RollbackRequest },
+      );
     }
     const parsed = AlarmStateChangeEvent.safeParse(event);
     if (!parsed.success) {

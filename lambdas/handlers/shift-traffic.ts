@@ -15,4 +15,11 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   return (event: Event) => shiftTraffic(ports, event.deployment);
 }
 
-export const handler = lambdaHandler({ ecs: () => new ECSClient({}), elb: () => new ElasticLoadBalancingV2Client({}), dynamodb: () => new DynamoDBClient({}) }, make);
+export const handler = lambdaHandler(
+  {
+    ecs: () => new ECSClient({}),
+    elb: () => new ElasticLoadBalancingV2Client({}),
+    dynamodb: () => new DynamoDBClient({}),
+  },
+  make,
+);

@@ -14,4 +14,7 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   return (event: Event) => startCandidate(ports, event.deployment);
 }
 
-export const handler = lambdaHandler({ ecs: () => new ECSClient({}), dynamodb: () => new DynamoDBClient({}) }, make);
+export const handler = lambdaHandler(
+  { ecs: () => new ECSClient({}), dynamodb: () => new DynamoDBClient({}) },
+  make,
+);

@@ -9,11 +9,23 @@ import { portsFrom, type MetricsRecorder } from '../engine/ports';
 import type { Deps } from '../runtime/deps';
 import { lambdaHandler } from '../runtime/handler';
 
-export type Event = { strategy: Strategy; input: unknown; execution: { arn: string; name: string; startTime?: string } };
+export type Event = {
+  strategy: Strategy;
+  input: unknown;
+  execution: { arn: string; name: string; startTime?: string };
+};
 
 export function make(deps: Deps, recorder?: MetricsRecorder) {
   const ports = portsFrom(deps, recorder);
   return (event: Event) => validate(ports, event);
 }
 
-export const handler = lambdaHandler({ ecs: () => new ECSClient({}), elb: () => new ElasticLoadBalancingV2Client({}), cloudwatch: () => new CloudWatchClient({}), dynamodb: () => new DynamoDBClient({}) }, make);
+export const handler = lambdaHandler(
+  {
+    ecs: () => new ECSClient({}),
+    elb: () => new ElasticLoadBalancingV2Client({}),
+    cloudwatch: () => new CloudWatchClient({}),
+    dynamodb: () => new DynamoDBClient({}),
+  },
+  make,
+);

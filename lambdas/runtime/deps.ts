@@ -40,12 +40,24 @@ export function awsDeps(factories: Partial<Record<ClientKey, () => unknown>>): D
     return (made[key] ??= make());
   };
   return {
-    get ecs() { return client('ecs') as ECSClient; },
-    get elb() { return client('elb') as ElasticLoadBalancingV2Client; },
-    get cloudwatch() { return client('cloudwatch') as CloudWatchClient; },
-    get dynamodb() { return client('dynamodb') as DynamoDBClient; },
-    get sfn() { return client('sfn') as SFNClient; },
-    get sns() { return client('sns') as SNSClient; },
+    get ecs() {
+      return client('ecs') as ECSClient;
+    },
+    get elb() {
+      return client('elb') as ElasticLoadBalancingV2Client;
+    },
+    get cloudwatch() {
+      return client('cloudwatch') as CloudWatchClient;
+    },
+    get dynamodb() {
+      return client('dynamodb') as DynamoDBClient;
+    },
+    get sfn() {
+      return client('sfn') as SFNClient;
+    },
+    get sns() {
+      return client('sns') as SNSClient;
+    },
     tableName: process.env.TABLE_NAME ?? '',
     notificationTopicArn: process.env.NOTIFICATION_TOPIC_ARN || undefined,
     alertTopicArn: process.env.ALERT_TOPIC_ARN || undefined,

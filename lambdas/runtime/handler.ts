@@ -9,19 +9,26 @@ import { awsDeps, type Deps } from './deps';
 
 export type ClientFactories = Parameters<typeof awsDeps>[0];
 
-export function lambdaHandler<E, R>(factories: ClientFactories, make: (deps: Deps, recorder: MetricsRecorder) => (event: E) => Promise<R>) {
+export function lambdaHandler<E, R>(
+  factories: ClientFactories,
+  make: (deps: Deps, recorder: MetricsRecorder) => (event: E) => Promise<R>,
+) {
   let built: ((event: E) => Promise<R>) | undefined;
   let metrics: Metrics | undefined;
   return async (event: E): Promise<R> => {
-    metrics ??= new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'EnvironmentController' });
+    metrics ??= new Metrics({
+      namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'EnvironmentController',
+    });
     const m = metrics;
     built ??= make(awsDeps(factories), {
       count: (name, value = 1) => m.addMetric(name, MetricUnit.Count, value),
       milliseconds: (name, value) => m.addMetric(name, MetricUnit.Milliseconds, value),
     });
-    const ctx = (event as { deployment?: { deploymentId?: string; executionArn?: string } } | undefined)?.deployment;
+    const ctx = (event as { deployment?: { deploymentId?: string; executionArn?: string } } | undefined)
+      ?.deployment;
     logger.resetKeys();
-    if (ctx?.deploymentId) logger.appendKeys({ deploymentId: ctx.deploymentId, executionArn: ctx.executionArn });
+    if (ctx?.deploymentId)
+      logger.appendKeys({ deploymentId: ctx.deploymentId, executionArn: ctx.executionArn });
     try {
       return await built(event);
     } catch (err) {

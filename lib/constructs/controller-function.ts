@@ -47,7 +47,10 @@ export class ControllerFunction extends nodejs.NodejsFunction {
       description: `Execution role of ${id}`,
     });
     role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
     );
     super(scope, id, {
       role,
@@ -93,7 +96,8 @@ export class ControllerFunction extends nodejs.NodejsFunction {
     else table.grantReadWriteData(this);
     Validations.of(this.role!).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(table)}.Arn>/index/*]`,
-      reason: "Queries on the table's own global secondary indexes (byService, byEnvironment, byEnvironmentKind).",
+      reason:
+        "Queries on the table's own global secondary indexes (byService, byEnvironment, byEnvironmentKind).",
     });
     return this;
   }
@@ -104,11 +108,13 @@ function acknowledgeHouseDefaults(fn: ControllerFunction): void {
   const v = Validations.of(fn);
   v.acknowledge({
     id: 'AwsSolutions-L1',
-    reason: 'nodejs24.x is the newest runtime that CloudFormation linting accepts today; the toolchain pins Node 24 to match.',
+    reason:
+      'nodejs24.x is the newest runtime that CloudFormation linting accepts today; the toolchain pins Node 24 to match.',
   });
   v.acknowledge({
     id: 'Serverless-LambdaLatestVersion',
-    reason: 'nodejs24.x is the newest runtime that CloudFormation linting accepts today; the toolchain pins Node 24 to match.',
+    reason:
+      'nodejs24.x is the newest runtime that CloudFormation linting accepts today; the toolchain pins Node 24 to match.',
   });
   Validations.of(fn.role!).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',

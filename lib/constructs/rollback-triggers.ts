@@ -6,7 +6,12 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { loadBalancerDimension, targetGroupDimension, type EnvironmentConfig, type ServiceConfig } from '../../lambdas/domain/config';
+import {
+  loadBalancerDimension,
+  targetGroupDimension,
+  type EnvironmentConfig,
+  type ServiceConfig,
+} from '../../lambdas/domain/config';
 import { alarmKindsFor, alarmName, alarmNamesFor, type AlarmKind } from '../../lambdas/domain/naming';
 
 export interface RollbackTriggersProps {
@@ -40,7 +45,11 @@ export class RollbackTriggers extends Construct {
     this.alarmNames = env.services.flatMap((s) => alarmNamesFor(env, s));
 
     this.deadLetterQueue = props.deadLetterQueue;
-    const targetOptions = { retryAttempts: 8, maxEventAge: Duration.hours(1), deadLetterQueue: this.deadLetterQueue };
+    const targetOptions = {
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(1),
+      deadLetterQueue: this.deadLetterQueue,
+    };
 
     this.alarmRule = new events.Rule(this, 'AlarmRule', {
       description: `Alarms of ${env.name} going into ALARM roll back the service's active deployment`,
@@ -67,7 +76,13 @@ export class RollbackTriggers extends Construct {
   }
 }
 
-const metricOf = (service: ServiceConfig, slot: 'blue' | 'green', metricName: string, statistic: string, period: Duration) =>
+const metricOf = (
+  service: ServiceConfig,
+  slot: 'blue' | 'green',
+  metricName: string,
+  statistic: string,
+  period: Duration,
+) =>
   new cloudwatch.Metric({
     namespace: 'AWS/ApplicationELB',
     metricName,
@@ -90,7 +105,10 @@ function serviceAlarms(scope: Construct, env: EnvironmentConfig, service: Servic
     actionsEnabled: true,
   };
   const alarms: cloudwatch.Alarm[] = [];
-  const build: Record<AlarmKind, (slot: 'blue' | 'green') => Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>> = {
+  const build: Record<
+    AlarmKind,
+    (slot: 'blue' | 'green') => Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>
+  > = {
     'error-rate': (slot) => ({
       metric: new cloudwatch.MathExpression({
         expression: '100 * errors / MAX([requests, 1])',
@@ -130,7 +148,13 @@ function serviceAlarms(scope: Construct, env: EnvironmentConfig, service: Servic
         alarmName: name,
         comparisonOperator: extra.comparison as cloudwatch.ComparisonOperator,
         threshold: extra.threshold,
-        metric: new cloudwatch.Metric({ namespace: extra.namespace, metricName: extra.metricName, dimensionsMap: extra.dimensions, statistic: extra.statistic, period }),
+        metric: new cloudwatch.Metric({
+          namespace: extra.namespace,
+          metricName: extra.metricName,
+          dimensionsMap: extra.dimensions,
+          statistic: extra.statistic,
+          period,
+        }),
         alarmDescription: `${service.name} (${env.name}): ${extra.metricName} ${extra.comparison} ${extra.threshold}`,
       }),
     );

@@ -5,7 +5,12 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
-import { loadBalancerDimension, targetGroupDimension, type EnvironmentConfig, type ProjectConfig } from '../../lambdas/domain/config';
+import {
+  loadBalancerDimension,
+  targetGroupDimension,
+  type EnvironmentConfig,
+  type ProjectConfig,
+} from '../../lambdas/domain/config';
 import { alarmNamesFor } from '../../lambdas/domain/naming';
 import { registrationsFor } from '../../lambdas/domain/registration';
 import { acknowledgeSynchronous, ControllerFunction, logicalIdOf } from '../constructs/controller-function';
@@ -54,7 +59,14 @@ export class EnvironmentControllerStack extends Stack {
       resourceType: 'Custom::ServiceRegistration',
       properties: {
         Environment: env.name,
-        Registrations: JSON.stringify(registrationsFor(env, (name) => alarmNamesFor(env, env.services.find((s) => s.name === name)!))),
+        Registrations: JSON.stringify(
+          registrationsFor(env, (name) =>
+            alarmNamesFor(
+              env,
+              env.services.find((s) => s.name === name)!,
+            ),
+          ),
+        ),
       },
     });
 
@@ -76,7 +88,10 @@ export class EnvironmentControllerStack extends Stack {
       retentionPeriod: Duration.days(14),
     });
     for (const id of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(deadLetters).acknowledge({ id, reason: 'This queue is itself the dead-letter queue of the rollback and reconcile paths.' });
+      Validations.of(deadLetters).acknowledge({
+        id,
+        reason: 'This queue is itself the dead-letter queue of the rollback and reconcile paths.',
+      });
     }
 
     this.engine = new DeploymentEngine(this, 'Engine', {
@@ -102,17 +117,26 @@ export class EnvironmentControllerStack extends Stack {
 
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     new CfnOutput(this, 'NotificationTopicArn', { value: notifications.topicArn });
-    new CfnOutput(this, 'DecideApprovalFunctionName', { value: this.engine.functions['decide-approval']!.functionName });
-    new CfnOutput(this, 'RollbackHistoryFunctionName', { value: this.engine.functions['rollback-history']!.functionName });
+    new CfnOutput(this, 'DecideApprovalFunctionName', {
+      value: this.engine.functions['decide-approval']!.functionName,
+    });
+    new CfnOutput(this, 'RollbackHistoryFunctionName', {
+      value: this.engine.functions['rollback-history']!.functionName,
+    });
     for (const [kind, sm] of Object.entries(this.engine.stateMachines)) {
-      new CfnOutput(this, `${kind.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}StateMachineArn`, { value: sm.stateMachineArn });
+      new CfnOutput(
+        this,
+        `${kind.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase())}StateMachineArn`,
+        { value: sm.stateMachineArn },
+      );
     }
   }
 }
 
 /** The CDK provider framework's own function is CDK's code, not ours: its settings are CDK's choice. */
 function acknowledgeProviderFramework(provider: cr.Provider, onEvent: ControllerFunction): void {
-  const reason = "The custom resource provider framework function is the CDK's own; it only relays CloudFormation events to the registration function.";
+  const reason =
+    "The custom resource provider framework function is the CDK's own; it only relays CloudFormation events to the registration function.";
   for (const id of [
     'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
     `AwsSolutions-IAM5[Resource::<${logicalIdOf(onEvent)}.Arn>:*]`,
@@ -135,22 +159,52 @@ function dashboardWidgets(env: EnvironmentConfig, project: string): cloudwatch.I
       LoadBalancer: loadBalancerDimension(service.listener.arn),
     });
     const m = (name: string, slot: 'blue' | 'green', statistic: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/ApplicationELB', metricName: name, dimensionsMap: dims(slot), statistic, label: `${name} ${slot}` });
+      new cloudwatch.Metric({
+        namespace: 'AWS/ApplicationELB',
+        metricName: name,
+        dimensionsMap: dims(slot),
+        statistic,
+        label: `${name} ${slot}`,
+      });
     rows.push([
-      new cloudwatch.GraphWidget({ title: `${service.name}: requests per slot (traffic weight)`, left: [m('RequestCount', 'blue', 'Sum'), m('RequestCount', 'green', 'Sum')], width: 8 }),
-      new cloudwatch.GraphWidget({ title: `${service.name}: 5xx per slot`, left: [m('HTTPCode_Target_5XX_Count', 'blue', 'Sum'), m('HTTPCode_Target_5XX_Count', 'green', 'Sum')], width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: `${service.name}: requests per slot (traffic weight)`,
+        left: [m('RequestCount', 'blue', 'Sum'), m('RequestCount', 'green', 'Sum')],
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${service.name}: 5xx per slot`,
+        left: [m('HTTPCode_Target_5XX_Count', 'blue', 'Sum'), m('HTTPCode_Target_5XX_Count', 'green', 'Sum')],
+        width: 8,
+      }),
       new cloudwatch.GraphWidget({
         title: `${service.name}: ${service.health.latencyPercentile} latency per slot`,
-        left: [m('TargetResponseTime', 'blue', service.health.latencyPercentile), m('TargetResponseTime', 'green', service.health.latencyPercentile)],
+        left: [
+          m('TargetResponseTime', 'blue', service.health.latencyPercentile),
+          m('TargetResponseTime', 'green', service.health.latencyPercentile),
+        ],
         width: 8,
       }),
     ]);
   }
   const own = (name: string, statistic: string) =>
-    new cloudwatch.Metric({ namespace: 'EnvironmentController', metricName: name, dimensionsMap: { service: 'environment-controller' }, statistic });
+    new cloudwatch.Metric({
+      namespace: 'EnvironmentController',
+      metricName: name,
+      dimensionsMap: { service: 'environment-controller' },
+      statistic,
+    });
   rows.push([
-    new cloudwatch.GraphWidget({ title: `${project} ${env.name}: rollbacks`, left: [own('Rollbacks', 'Sum')], width: 12 }),
-    new cloudwatch.GraphWidget({ title: 'Time to restore traffic (ms)', left: [own('TimeToRestoreTraffic', 'Maximum'), own('TimeToRestoreTraffic', 'Average')], width: 12 }),
+    new cloudwatch.GraphWidget({
+      title: `${project} ${env.name}: rollbacks`,
+      left: [own('Rollbacks', 'Sum')],
+      width: 12,
+    }),
+    new cloudwatch.GraphWidget({
+      title: 'Time to restore traffic (ms)',
+      left: [own('TimeToRestoreTraffic', 'Maximum'), own('TimeToRestoreTraffic', 'Average')],
+      width: 12,
+    }),
   ]);
   return rows;
 }

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { DeploymentConfig } from '../../lambdas/domain/config';
-import { buildPlan, rollbackActions, rollingWeights, shiftActions, type PlanStep } from '../../lambdas/domain/plan';
+import {
+  buildPlan,
+  rollbackActions,
+  rollingWeights,
+  shiftActions,
+  type PlanStep,
+} from '../../lambdas/domain/plan';
 
 const deployment = DeploymentConfig.parse({});
 
@@ -25,7 +31,12 @@ describe('strategy plans', () => {
   });
 
   it('rolling scales stable down as traffic leaves it', () => {
-    const plan = buildPlan({ strategy: 'rolling', deployment, overrides: { stepPercent: 50 }, approvalRequired: false });
+    const plan = buildPlan({
+      strategy: 'rolling',
+      deployment,
+      overrides: { stepPercent: 50 },
+      approvalRequired: false,
+    });
     expect(plan.map((s) => [s.candidateScale, s.stableScale])).toEqual([
       [50, 50],
       [100, 0],
@@ -42,7 +53,13 @@ describe('strategy plans', () => {
   });
 
   it('orders a shift up: capacity before traffic', () => {
-    const step: PlanStep = { weight: 50, candidateScale: 50, stableScale: 50, bakeSeconds: 0, approvalBefore: false };
+    const step: PlanStep = {
+      weight: 50,
+      candidateScale: 50,
+      stableScale: 50,
+      bakeSeconds: 0,
+      approvalBefore: false,
+    };
     expect(shiftActions({ candidateScale: 25, stableScale: 75, candidateWeight: 25 }, step)).toEqual([
       { kind: 'scale-candidate', scale: 50 },
       { kind: 'set-weights', candidate: 50 },
@@ -51,7 +68,14 @@ describe('strategy plans', () => {
   });
 
   it('rolls back an already stable service with no action', () => {
-    expect(rollbackActions({ candidateWeight: 0, stableScale: 100, stableIsPrimary: true, candidateExists: false })).toEqual([]);
+    expect(
+      rollbackActions({
+        candidateWeight: 0,
+        stableScale: 100,
+        stableIsPrimary: true,
+        candidateExists: false,
+      }),
+    ).toEqual([]);
   });
 });
 
@@ -61,7 +85,10 @@ describe('plan properties', () => {
     .map((xs) => [...xs.sort((a, b) => a - b), 100]);
   const strategyOptions = fc.oneof(
     fc.record({ strategy: fc.constant('canary' as const), overrides: fc.record({ steps }) }),
-    fc.record({ strategy: fc.constant('rolling' as const), overrides: fc.record({ stepPercent: fc.integer({ min: 1, max: 100 }) }) }),
+    fc.record({
+      strategy: fc.constant('rolling' as const),
+      overrides: fc.record({ stepPercent: fc.integer({ min: 1, max: 100 }) }),
+    }),
     fc.record({ strategy: fc.constant('blue-green' as const), overrides: fc.constant({}) }),
   );
 
@@ -102,7 +129,12 @@ describe('plan properties', () => {
       fc.property(strategyOptions, fc.nat(), ({ strategy, overrides }, at) => {
         const plan = buildPlan({ strategy, deployment, overrides, approvalRequired: false });
         const step = plan[at % plan.length]!;
-        const actions = rollbackActions({ candidateWeight: step.weight, stableScale: step.stableScale, stableIsPrimary: true, candidateExists: true });
+        const actions = rollbackActions({
+          candidateWeight: step.weight,
+          stableScale: step.stableScale,
+          stableIsPrimary: true,
+          candidateExists: true,
+        });
         expect(actions[0]).toEqual({ kind: 'set-weights', candidate: 0 });
         expect(actions.some((a) => a.kind === 'delete-candidate')).toBe(true);
         if (step.stableScale < 100) expect(actions).toContainEqual({ kind: 'scale-stable', scale: 100 });
