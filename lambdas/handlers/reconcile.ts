@@ -2,15 +2,11 @@
  * The reconciler: on a deployment execution that ended FAILED, TIMED_OUT or ABORTED, makes traffic safe and ends
  * the record if nothing else did. A malformed event is logged and dropped.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { portsFrom, type MetricsRecorder } from '../engine/ports';
 import { ExecutionStatusChangeEvent, onExecutionEnded } from '../engine/triggers';
 import type { Deps } from '../runtime/deps';
 import { lambdaHandler } from '../runtime/handler';
+import { ROLLBACK_CLIENTS } from '../runtime/rollback-clients';
 import { logger } from '../runtime/logger';
 
 export function make(deps: Deps, recorder?: MetricsRecorder) {
@@ -28,13 +24,4 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   };
 }
 
-export const handler = lambdaHandler(
-  {
-    dynamodb: () => new DynamoDBClient({}),
-    elb: () => new ElasticLoadBalancingV2Client({}),
-    ecs: () => new ECSClient({}),
-    sfn: () => new SFNClient({}),
-    sns: () => new SNSClient({}),
-  },
-  make,
-);
+export const handler = lambdaHandler(ROLLBACK_CLIENTS, make);

@@ -2,16 +2,12 @@
  * RollbackSystem's Lambda: the target of the environment's alarm rule, and the rollback step of every deployment
  * state machine. One implementation behind both; an event it cannot read is logged and dropped, not crashed on.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ECSClient } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SFNClient } from '@aws-sdk/client-sfn';
-import { SNSClient } from '@aws-sdk/client-sns';
 import type { DeploymentContext, RollbackRequest } from '../engine/context';
 import { portsFrom, type MetricsRecorder } from '../engine/ports';
 import { AlarmStateChangeEvent, onAlarm, onExecutionRollback, type TriggerResult } from '../engine/triggers';
 import type { Deps } from '../runtime/deps';
 import { lambdaHandler } from '../runtime/handler';
+import { ROLLBACK_CLIENTS } from '../runtime/rollback-clients';
 import { logger } from '../runtime/logger';
 
 export type Event = { deployment: DeploymentContext; rollback: RollbackRequest } | Record<string, unknown>;
@@ -37,13 +33,4 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
   };
 }
 
-export const handler = lambdaHandler(
-  {
-    dynamodb: () => new DynamoDBClient({}),
-    elb: () => new ElasticLoadBalancingV2Client({}),
-    ecs: () => new ECSClient({}),
-    sfn: () => new SFNClient({}),
-    sns: () => new SNSClient({}),
-  },
-  make,
-);
+export const handler = lambdaHandler(ROLLBACK_CLIENTS, make);
