@@ -320,23 +320,16 @@ export class DeploymentStore {
     timeline: readonly TimelineEntry[] = [],
     options: { allowTerminal?: boolean; remove?: readonly string[] } = {},
   ): Promise<DeploymentRecord | undefined> {
-    const names: Record<string, string> = { '#status': 'status', '#timeline': 'timeline' };
-    const values: Record<string, unknown> = { ':entries': timeline, ':empty': [] };
-    const sets = ['#timeline = list_append(if_not_exists(#timeline, :empty), :entries)'];
-    Object.entries(patch).forEach(([k, v], i) => {
-      if (v === undefined) return;
-      names[`#f${i}`] = k;
-      values[`:v${i}`] = v;
-      sets.push(`#f${i} = :v${i}`);
-    });
+    const { names, values, sets } = patchClause(patch, timeline);
     const removes = (options.remove ?? []).map((k, i) => {
       names[`#r${i}`] = k;
       return `#r${i}`;
     });
     let condition = 'attribute_exists(pk)';
     if (!options.allowTerminal) {
-      TERMINAL_STATUSES.forEach((s, i) => (values[`:t${i}`] = s));
-      condition += ` AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:t${i}`).join(', ')})`;
+      names['#status'] = 'status';
+      Object.assign(values, TERMINAL_VALUES);
+      condition += ` AND ${NOT_TERMINAL}`;
     }
     try {
       const out = await this.doc.send(
@@ -370,16 +363,9 @@ export class DeploymentStore {
     timeline: readonly TimelineEntry[],
     serviceUpdate?: { stable: VersionRef; previous?: ServiceState['previous'] },
   ): Promise<boolean> {
-    const names: Record<string, string> = { '#status': 'status', '#timeline': 'timeline' };
-    const values: Record<string, unknown> = { ':entries': timeline, ':empty': [] };
-    const sets = ['#timeline = list_append(if_not_exists(#timeline, :empty), :entries)'];
-    Object.entries(patch).forEach(([k, v], i) => {
-      if (v === undefined) return;
-      names[`#f${i}`] = k;
-      values[`:v${i}`] = v;
-      sets.push(`#f${i} = :v${i}`);
-    });
-    TERMINAL_STATUSES.forEach((s, i) => (values[`:t${i}`] = s));
+    const { names, values, sets } = patchClause(patch, timeline);
+    names['#status'] = 'status';
+    Object.assign(values, TERMINAL_VALUES);
     const stateNames: Record<string, string> = { '#lock': 'lock' };
     const stateValues: Record<string, unknown> = { ':arn': record.executionArn, ':at': patch.endedAt };
     let stateUpdate = 'REMOVE #lock SET updatedAt = :at';
@@ -400,7 +386,7 @@ export class DeploymentStore {
                 TableName: this.tableName,
                 Key: keys.deployment(record.deploymentId),
                 UpdateExpression: `SET ${sets.join(', ')}`,
-                ConditionExpression: `attribute_exists(pk) AND NOT #status IN (${TERMINAL_STATUSES.map((_, i) => `:t${i}`).join(', ')})`,
+                ConditionExpression: `attribute_exists(pk) AND ${NOT_TERMINAL}`,
                 ExpressionAttributeNames: names,
                 ExpressionAttributeValues: values,
               },
@@ -438,30 +424,15 @@ export class DeploymentStore {
     patch: Partial<DeploymentRecord>,
     entry: TimelineEntry,
   ): Promise<DeploymentRecord | undefined> {
-    const names: Record<string, string> = {
-      '#status': 'status',
-      '#timeline': 'timeline',
-      '#owner': 'rollbackOwner',
-    };
-    const values: Record<string, unknown> = {
+    const { names, values, sets } = patchClause(patch, [entry]);
+    Object.assign(names, { '#status': 'status', '#owner': 'rollbackOwner' });
+    Object.assign(values, {
       ':rb': 'ROLLING_BACK',
       ':ip': 'IN_PROGRESS',
       ':aa': 'AWAITING_APPROVAL',
       ':owner': owner,
-      ':entries': [entry],
-      ':empty': [],
-    };
-    const sets = [
-      '#status = :rb',
-      '#owner = :owner',
-      '#timeline = list_append(if_not_exists(#timeline, :empty), :entries)',
-    ];
-    Object.entries(patch).forEach(([k, v], i) => {
-      if (v === undefined) return;
-      names[`#f${i}`] = k;
-      values[`:v${i}`] = v;
-      sets.push(`#f${i} = :v${i}`);
     });
+    sets.push('#status = :rb', '#owner = :owner');
     try {
       const out = await this.doc.send(
         new UpdateCommand({
@@ -574,6 +545,23 @@ export class DeploymentStore {
         : {}),
     };
   }
+}
+
+const TERMINAL_VALUES = Object.fromEntries(TERMINAL_STATUSES.map((status, i) => [`:t${i}`, status]));
+const NOT_TERMINAL = `NOT #status IN (${Object.keys(TERMINAL_VALUES).join(', ')})`;
+
+/** The SET clause for a record patch plus timeline entries appended, with its names and values. */
+function patchClause(patch: object, timeline: readonly TimelineEntry[]) {
+  const names: Record<string, string> = { '#timeline': 'timeline' };
+  const values: Record<string, unknown> = { ':entries': timeline, ':empty': [] };
+  const sets = ['#timeline = list_append(if_not_exists(#timeline, :empty), :entries)'];
+  Object.entries(patch).forEach(([k, v], i) => {
+    if (v === undefined) return;
+    names[`#f${i}`] = k;
+    values[`:v${i}`] = v;
+    sets.push(`#f${i} = :v${i}`);
+  });
+  return { names, values, sets };
 }
 
 /** Whether a transaction was cancelled because the condition of item `index` failed. */

@@ -36,8 +36,10 @@ export class CloudWatchMetricsReader implements MetricsReader {
           new DescribeAlarmsCommand({ AlarmNames: alarmNames.slice(i, i + 100), StateValue: 'ALARM' }),
         ),
       );
-      for (const a of out.MetricAlarms ?? []) firing.push(a.AlarmName!);
-      for (const a of out.CompositeAlarms ?? []) firing.push(a.AlarmName!);
+      // The filter is asked of the API and checked again here: an alarm counts only when its state says ALARM.
+      for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
+        if (a.StateValue === 'ALARM') firing.push(a.AlarmName!);
+      }
     }
     return firing;
   }
