@@ -206,6 +206,11 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The servers this process started and has not stopped yet. */
+export function runningMotoServers(): readonly MotoServer[] {
+  return [...live];
+}
+
 function killAll(): void {
   for (const server of [...live]) server.killNow();
 }

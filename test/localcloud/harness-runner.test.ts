@@ -96,6 +96,24 @@ const definitions = {
     },
   },
   fail: { StartAt: 'Boom', States: { Boom: invoke('Boom', {}, { End: true }) } },
+  context: {
+    StartAt: 'Soak',
+    States: {
+      Soak: { Type: 'Wait', Seconds: 120, Next: 'Echo' },
+      Echo: invoke(
+        'Echo',
+        {
+          'start.$': '$$.Execution.StartTime',
+          'name.$': '$$.Execution.Name',
+          'execution.$': '$$.Execution.Id',
+          'machine.$': '$$.StateMachine.Name',
+          'entered.$': '$$.State.EnteredTime',
+          'state.$': '$$.State.Name',
+        },
+        { ResultSelector: { 'echo.$': '$.Payload' }, ResultPath: '$', End: true },
+      ),
+    },
+  },
   approval: {
     StartAt: 'Approve',
     States: {
@@ -190,6 +208,26 @@ describe('the local runner', () => {
       seconds: 1800,
     });
     expect(entered(result)).toEqual(['Prepare', 'Bake', 'Echo']);
+  });
+
+  it('gives the definition the context object in simulated time', async () => {
+    const result = await local.cloud.runner.run({
+      stateMachine: 'test-context',
+      input: {},
+      name: 'context-run',
+    });
+
+    expect(result.output).toEqual({
+      echo: {
+        start: result.startedAt.toISOString(),
+        name: 'context-run',
+        execution: result.executionArn,
+        machine: 'test-context',
+        entered: new Date(result.startedAt.getTime() + 120_000).toISOString(),
+        state: 'Echo',
+        at: result.stoppedAt.toISOString(),
+      },
+    });
   });
 
   it('retries a named error at once, counting the retries, and hands a caught error to Catch as Lambda reports it', async () => {

@@ -2,13 +2,14 @@
  * The local cloud's core: moto's lifecycle, and an environment provisioned in it from the config (application side)
  * and from the synthesized stack (controller side).
  */
-import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { ListRulesCommand } from '@aws-sdk/client-eventbridge';
 import { ListStateMachinesCommand } from '@aws-sdk/client-sfn';
 import { DeploymentStore } from '../../lambdas/adapters/deployment-store';
 import { TABLE_INDEXES } from '../../lambdas/adapters/table-schema';
-import { MotoServer } from '../../localcloud/moto';
+import { LocalCloud } from '../../localcloud';
+import { MotoServer, runningMotoServers } from '../../localcloud/moto';
 import { resourcesOfType } from '../../localcloud/template';
 import { listenerWeights, taskSets, testListenerWeights, withLocalCloud } from '../../localcloud/testing';
 
@@ -31,6 +32,21 @@ describe('moto_server', () => {
     expect(() => process.kill(moto.pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
     await expect(moto.stop()).resolves.toBeUndefined(); // idempotent
   });
+});
+
+describe('a local cloud that fails to start', () => {
+  it('stops the moto it started', async () => {
+    const failing = LocalCloud.start({
+      logLevel: 'SILENT',
+      handlers: {
+        'register-environment': () => async () => {
+          throw new Error('registration refused');
+        },
+      },
+    });
+    await expect(failing).rejects.toThrow('registration refused');
+    expect(runningMotoServers()).toEqual([]);
+  }, 60_000);
 });
 
 describe('an environment provisioned in moto', () => {
@@ -118,6 +134,24 @@ describe('an environment provisioned in moto', () => {
     );
     expect(cloud.controller.stateMachines).toHaveLength(
       resourcesOfType(cloud.template, 'AWS::StepFunctions::StateMachine').length,
+    );
+  });
+
+  it('answers the handlers DescribeAlarms by names and state as AWS does, where moto ignores the state', async () => {
+    const { cloud } = local;
+    const [firing, quiet] = cloud.controller.alarms;
+    await cloud.clients.cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: firing, StateValue: 'ALARM', StateReason: 'test' }),
+    );
+    const query = new DescribeAlarmsCommand({ AlarmNames: [firing!, quiet!], StateValue: 'ALARM' });
+
+    const seen = await cloud.deps.cloudwatch.send(query);
+    const moto = await cloud.clients.cloudwatch.send(query);
+
+    expect(seen.MetricAlarms?.map((a) => a.AlarmName)).toEqual([firing]);
+    expect(moto.MetricAlarms).toHaveLength(2);
+    await cloud.clients.cloudwatch.send(
+      new SetAlarmStateCommand({ AlarmName: firing, StateValue: 'OK', StateReason: 'test' }),
     );
   });
 
