@@ -249,10 +249,11 @@ export class LocalCloud {
       : this.deps;
   }
 
-  /** Stops moto and closes every client. Idempotent; runs still in progress end with moto. */
+  /** Ends runs still in progress (ABORTED), stops moto and closes every client. Idempotent. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    await this.runner.shutdown().catch(() => undefined);
     destroyClients(this.clients);
     destroyClients(this.handlerClients);
     await this.moto.stop();

@@ -147,7 +147,11 @@ export class ExecutionStoppedError extends Error {
 export class Runner {
   private readonly machines = new Map<string, LocalStateMachine>();
   private readonly prepared = new Map<string, LocalDefinition>();
-  private readonly active = new Map<string, { check: () => Promise<void>; result: Promise<RunResult> }>();
+  private readonly active = new Map<
+    string,
+    { check: () => Promise<void>; abort: () => void; result: Promise<RunResult> }
+  >();
+  private closing = false;
   private readonly finished = new Map<string, Promise<RunResult>>();
   private counter = 0;
 
@@ -221,6 +225,16 @@ export class Runner {
     return this.active.get(executionArn)?.result ?? this.finished.get(executionArn);
   }
 
+  /**
+   * Ends every run in progress as ABORTED (no status events) and waits for them; Tasks already calling a handler
+   * finish first. Used when the cloud stops.
+   */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    for (const run of this.active.values()) run.abort();
+    await this.idle();
+  }
+
   /** Waits for every run in progress to end. */
   async idle(): Promise<void> {
     while (this.active.size > 0) await Promise.allSettled([...this.active.values()].map((a) => a.result));
@@ -261,12 +275,20 @@ export class Runner {
     // Join the clock before anything is awaited, so that time cannot move past the start of this run.
     const actor = this.options.clock.join(name);
     let check: () => Promise<void> = async () => undefined;
-    const result = this.execute(sm, executionArn, name, input, actor, (c) => (check = c)).finally(() => {
+    let abort: () => void = () => undefined;
+    const result = this.execute(
+      sm,
+      executionArn,
+      name,
+      input,
+      actor,
+      (c, a) => ((check = c), (abort = a)),
+    ).finally(() => {
       actor.leave();
       this.active.delete(executionArn);
       this.finished.set(executionArn, result);
     });
-    this.active.set(executionArn, { check: () => check(), result });
+    this.active.set(executionArn, { check: () => check(), abort: () => abort(), result });
     return result;
   }
 
@@ -276,7 +298,7 @@ export class Runner {
     name: string,
     input: unknown,
     actor: Actor,
-    exposeCheck: (check: () => Promise<void>) => void,
+    expose: (check: () => Promise<void>, abort: () => void) => void,
   ): Promise<RunResult> {
     const { clock, registry, tokens, handlers } = this.options;
     const wallStart = performance.now();
@@ -306,7 +328,9 @@ export class Runner {
       const out = await this.options.sfn.send(new DescribeExecutionCommand({ executionArn }));
       if (out.status === 'ABORTED') end({ status: 'ABORTED' });
     };
-    exposeCheck(checkStopped);
+    expose(checkStopped, () =>
+      end({ status: 'ABORTED', error: 'LocalCloud.Shutdown', cause: 'the local cloud stopped' }),
+    );
     const removeTicker = clock.onTick(() => checkStopped(), { order: 1000 });
     const cancelDeadline =
       local.timeoutSeconds !== undefined
@@ -466,7 +490,10 @@ export class Runner {
     });
 
     let statusEvent: PublishResult | undefined;
-    if ((this.options.statusEvents ?? ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']).includes(status)) {
+    if (
+      !this.closing &&
+      (this.options.statusEvents ?? ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']).includes(status)
+    ) {
       statusEvent = await this.options.events.publish({
         source: 'aws.states',
         'detail-type': 'Step Functions Execution Status Change',

@@ -2,7 +2,12 @@
  * The runner: test-only definitions (written here, not in statemachines/) run in aws-local-stepfunctions with each
  * Task bound to a handler, against moto, in simulated time; events delivered through moto's rule matching.
  */
-import { DescribeExecutionCommand, SendTaskFailureCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  SendTaskFailureCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import type { Deps } from '../../lambdas/runtime/deps';
 import type { DeliveredEvent } from '../../localcloud/events';
 import type { HandlerFactory } from '../../localcloud/handlers';
@@ -42,6 +47,15 @@ const handlers: Record<string, HandlerFactory> = {
   'stop-self': (deps: Deps) => async (event: { executionArn: string }) => {
     await deps.sfn.send(new StopExecutionCommand({ executionArn: event.executionArn, cause: 'rolled back' }));
     return { stopped: true };
+  },
+  'start-bake': (deps: Deps) => async (event: { stateMachineArn: string }) => {
+    const out = await deps.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: event.stateMachineArn,
+        input: JSON.stringify({ seconds: 60 }),
+      }),
+    );
+    return { executionArn: out.executionArn };
   },
   'collect-alarm': () => async (event: DeliveredEvent) =>
     void received.push({ handler: 'collect-alarm', event }),
@@ -370,6 +384,16 @@ describe('the local runner', () => {
     expect(short.stoppedAt.getTime()).toBeLessThan(long.stoppedAt.getTime());
   });
 
+  it('runs an execution that a handler starts through its Step Functions client', async () => {
+    const started = (await local.cloud.handlers.invoke('start-bake', { stateMachineArn: arns.bake })) as {
+      executionArn: string;
+    };
+
+    const result = await local.cloud.runner.result(started.executionArn);
+
+    expect(result).toMatchObject({ status: 'SUCCEEDED', executionArn: started.executionArn });
+  });
+
   it('shows handlers the execution as the runner ran it, while moto still says RUNNING', async () => {
     const result = await local.cloud.runner.run({ stateMachine: 'test-bake', input: { seconds: 60 } });
 
@@ -450,5 +474,19 @@ describe('event delivery', () => {
       detail: { alarmName: 'test-checkout-errors', state: { value: 'ALARM' } },
     });
     expect(received[0]!.event).not.toHaveProperty('ingestion-time');
+  });
+});
+
+describe('stopping the cloud', () => {
+  it('ends the runs still in progress as ABORTED before it stops moto', async () => {
+    // Prepare: a run that waits for an approval that never comes
+    const { cloud } = local;
+    const run = await cloud.runner.start({ stateMachine: 'test-approval', input: {} });
+    await cloud.taskTokens.next((t) => t.executionArn === run.executionArn);
+    // Act
+    await cloud.stop();
+    // Assess
+    await expect(run.result).resolves.toMatchObject({ status: 'ABORTED', error: 'LocalCloud.Shutdown' });
+    expect(cloud.moto.isAlive()).toBe(false);
   });
 });
