@@ -59,6 +59,8 @@ export interface LocalCloudOptions {
   readonly seed?: number;
   /** The moto_server executable. @default MOTO_SERVER or 'moto_server' */
   readonly motoCommand?: string;
+  /** Adjusts the handlers' clients before any handler gets them (e.g. a middleware filling a gap of moto). */
+  readonly configureHandlerClients?: (clients: LocalClients) => void;
 }
 
 /** Wall-clock milliseconds of each start-up phase. */
@@ -137,6 +139,7 @@ export class LocalCloud {
       const handlerClients = localClients(clientOptions);
       installExecutionOverlay(handlerClients.sfn, executions, tokens);
       installMotoFixes(handlerClients);
+      options.configureHandlerClients?.(handlerClients);
       const depsOf = (fn: FunctionResource | undefined, fallbackTable: string): Deps =>
         localDeps({
           clients: handlerClients,
