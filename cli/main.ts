@@ -4,10 +4,11 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { environmentsCommand } from './commands/environments';
+import { simulateCommand } from './commands/simulate';
 import { isUserError, processIo, type CliIo } from './context';
 
 /** The commands, in the order `envctl --help` lists them. */
-const COMMANDS: readonly ((io: CliIo) => Command)[] = [environmentsCommand];
+const COMMANDS: readonly ((io: CliIo) => Command)[] = [environmentsCommand, simulateCommand];
 
 export function createProgram(io: CliIo = processIo): Command {
   const program = new Command('envctl')
