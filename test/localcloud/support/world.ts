@@ -133,3 +133,17 @@ export function readPercentilesAsMaximum(cloud: LocalCloud): void {
     { step: 'initialize', name: 'readPercentilesAsMaximum', override: true },
   );
 }
+
+/** Polls until `check` returns a value, a bounded number of times (for work another actor finishes). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  attempts = 100,
+): Promise<T> {
+  for (let i = 0; i < attempts; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
