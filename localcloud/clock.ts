@@ -86,6 +86,7 @@ export class SimulatedClock implements Clock {
 
   /** Runs `fn` once when simulated time reaches `at` (at once if it already has, on the next step). */
   schedule(at: Date, fn: (now: Date) => Promise<void> | void): () => void {
+    if (Number.isNaN(at.getTime())) throw new TypeError('cannot schedule at an invalid date');
     const timer: Timer = { at: at.getTime(), seq: this.seq++, fn };
     this.timers.push(timer);
     this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
@@ -102,6 +103,7 @@ export class SimulatedClock implements Clock {
    */
   advance(seconds: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    if (Number.isNaN(seconds)) return Promise.reject(new TypeError('cannot advance by NaN seconds'));
     if (!(seconds > 0)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.advances.push({ until: this.ms + seconds * 1000, resolve, reject });
@@ -122,6 +124,7 @@ export class SimulatedClock implements Clock {
       sleep: (seconds, signal) => {
         if (this.failure) return Promise.reject(this.failure);
         if (signal?.aborted) return Promise.resolve('aborted');
+        if (Number.isNaN(seconds)) return Promise.reject(new TypeError('cannot sleep NaN seconds'));
         if (!(seconds > 0)) return Promise.resolve('elapsed');
         return new Promise((resolve, reject) => {
           const onAbort = () => {

@@ -20,6 +20,8 @@ export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 export const LAMBDA_INVOKE_WAIT_FOR_TOKEN = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
 /** What a Task's `$$.Task.Token` parameter holds until the harness puts the token in. */
 export const TASK_TOKEN_PLACEHOLDER = '<<localcloud:task-token>>';
+/** The parameter that carries a token step's TimeoutSecondsPath value to the harness (removed before the call). */
+export const TIMEOUT_PARAMETER = 'LocalCloudTimeoutSeconds';
 /** Wall-clock guard for Tasks the harness times itself: as long as a timer allows (about 23 days). */
 const NO_WALL_TIMEOUT_SECONDS = 2_000_000;
 
@@ -35,7 +37,8 @@ export type TaskBinding =
   | {
       readonly kind: 'lambda-invoke-token';
       readonly timeoutSeconds?: number;
-      readonly timeoutSecondsPath?: string;
+      /** Whether the timeout comes from TimeoutSecondsPath, read into the TIMEOUT_PARAMETER parameter. */
+      readonly timeoutFromPath?: boolean;
     }
   | { readonly kind: 'lambda-direct'; readonly functionArn: string }
   | { readonly kind: 'wait'; readonly wait: WaitSpec };
@@ -98,10 +101,15 @@ export function localizeDefinition(text: string): LocalDefinition {
             const binding = {
               kind: 'lambda-invoke-token' as const,
               ...(typeof state.TimeoutSeconds === 'number' ? { timeoutSeconds: state.TimeoutSeconds } : {}),
-              ...(typeof state.TimeoutSecondsPath === 'string'
-                ? { timeoutSecondsPath: state.TimeoutSecondsPath }
-                : {}),
+              ...(typeof state.TimeoutSecondsPath === 'string' ? { timeoutFromPath: true } : {}),
             };
+            // TimeoutSecondsPath reads the state's input, as Parameters do: let Parameters read it for the harness.
+            if (typeof state.TimeoutSecondsPath === 'string') {
+              state.Parameters = {
+                ...(state.Parameters as object),
+                [`${TIMEOUT_PARAMETER}.$`]: state.TimeoutSecondsPath,
+              };
+            }
             delete state.TimeoutSecondsPath;
             delete state.HeartbeatSeconds;
             delete state.HeartbeatSecondsPath;

@@ -33,7 +33,7 @@ import type { LocalEventBus, PublishResult } from './events';
 import { ExecutionRegistry, type ExecutionStatus } from './executions';
 import {
   localizeDefinition,
-  readPath,
+  TIMEOUT_PARAMETER,
   waitSeconds,
   withToken,
   type LocalDefinition,
@@ -568,17 +568,21 @@ export class Runner {
         return { ExecutedVersion: '$LATEST', Payload: payload ?? null, StatusCode: 200 };
       }
       case 'lambda-invoke-token': {
-        const params = input as { FunctionName?: unknown; Payload?: unknown };
+        const params = input as { FunctionName?: unknown; Payload?: unknown; [TIMEOUT_PARAMETER]?: unknown };
         const handler = run.handlerFor(state, params.FunctionName);
+        const timeout = binding.timeoutFromPath ? params[TIMEOUT_PARAMETER] : binding.timeoutSeconds;
+        if (timeout !== undefined && !(Number.isInteger(timeout) && (timeout as number) > 0)) {
+          throw namedError(
+            'States.Runtime',
+            `${state}: TimeoutSecondsPath gave ${JSON.stringify(timeout)}, not a positive whole number`,
+          );
+        }
         const { token, decision } = run.tokens.issue(run.executionArn, state);
-        const timeout =
-          binding.timeoutSeconds ??
-          (binding.timeoutSecondsPath ? Number(readPath(input, binding.timeoutSecondsPath)) : undefined);
         let timedOut: () => void = () => undefined;
         const expired = new Promise<'timeout'>((resolve) => (timedOut = () => resolve('timeout')));
         const cancel =
           timeout !== undefined
-            ? clock.schedule(new Date(clock.now().getTime() + timeout * 1000), () => {
+            ? clock.schedule(new Date(clock.now().getTime() + (timeout as number) * 1000), () => {
                 run.tokens.close(token);
                 timedOut();
               })

@@ -151,6 +151,24 @@ const definitions = {
       TimedOut: { Type: 'Pass', Result: 'timed-out', ResultPath: '$.outcome', End: true },
     },
   },
+  'approval-path': {
+    StartAt: 'Approve',
+    States: {
+      Approve: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Parameters: {
+          FunctionName: '${ApproveFunctionArn}',
+          Payload: { 'token.$': '$$.Task.Token', 'execution.$': '$$.Execution.Id' },
+        },
+        TimeoutSecondsPath: '$.deployment.approvalTimeoutSeconds',
+        ResultPath: '$.decision',
+        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.failure', Next: 'TimedOut' }],
+        End: true,
+      },
+      TimedOut: { Type: 'Pass', Result: 'timed-out', ResultPath: '$.outcome', End: true },
+    },
+  },
   long: {
     StartAt: 'First',
     States: {
@@ -306,6 +324,19 @@ describe('the local runner', () => {
         outcome: 'rejected',
         failure: { Error: 'Rejected', Cause: 'not today' },
       });
+    });
+
+    it('reads its timeout from the input through TimeoutSecondsPath', async () => {
+      const input = { deployment: { approvalTimeoutSeconds: 900 } };
+      const run = await local.cloud.runner.start({ stateMachine: 'test-approval-path', input });
+      const pending = await local.cloud.taskTokens.next((t) => t.executionArn === run.executionArn);
+
+      await local.cloud.clock.advance(900);
+      const result = await run.result;
+
+      expect(approvals.at(-1)?.token).toBe(pending.token);
+      expect(result.output).toMatchObject({ outcome: 'timed-out', failure: { Error: 'States.Timeout' } });
+      expect(seconds(result)).toBe(900);
     });
 
     it('times out after its TimeoutSeconds of simulated time, after which a decision is refused', async () => {
