@@ -351,7 +351,7 @@ export function decideState(
   const fmt = (v: number) => (Number.isInteger(v) ? v.toFixed(1) : String(Math.round(v * 1000) / 1000));
   const listed = `[${considered.map((d) => `${fmt(d.value)} (${stamp(d.at)})`).join(', ')}]`;
   const crossed = (count: number, extra = '') =>
-    `Threshold Crossed: ${count} out of the last ${n} datapoints ${listed}${extra} were ${cmp.words} the threshold (${fmt(threshold)}) (minimum ${m} datapoint${m === 1 ? '' : 's'} for OK -> ALARM transition).`;
+    `Threshold Crossed: ${count} out of the last ${n} datapoints ${listed} were ${cmp.words} the threshold (${fmt(threshold)})${extra} (minimum ${m} datapoint${m === 1 ? '' : 's'} for OK -> ALARM transition).`;
   const notCrossed = (count: number) =>
     `Threshold Crossed: ${count} out of the last ${n} datapoints ${listed} ${count === 1 ? 'was' : 'were'} ${cmp.words} the threshold (${fmt(threshold)}); fewer than the ${m} needed.`;
   const result = (state: AlarmState, reason: string): Decision => ({ state, reason, considered, breaching });
@@ -360,7 +360,7 @@ export function decideState(
     const filled = treatMissingData === 'breaching' ? breaching + missing : breaching;
     const note =
       missing > 0
-        ? ` and ${missing} missing datapoint${missing === 1 ? '' : 's'} treated as ${treatMissingData}`
+        ? ` (${missing} missing datapoint${missing === 1 ? '' : 's'} treated as ${treatMissingData})`
         : '';
     return filled >= m ? result('ALARM', crossed(filled, note)) : result('OK', notCrossed(filled));
   }
