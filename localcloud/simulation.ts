@@ -288,35 +288,34 @@ export async function runSimulation(
   let phase: Progress['phase'] = 'warm-up';
   let deploymentId: string | undefined;
   let deploymentStart = Number.NaN;
-  const removeProgress = clock.onTick(
-    async (now) => {
-      const record =
-        phase === 'deploying' && deploymentId ? await store.getDeployment(deploymentId) : undefined;
-      const latest = workload.weights.at(-1);
-      const step = record?.plan && record.stepIndex !== undefined ? record.plan[record.stepIndex] : undefined;
-      const last = record?.timeline.at(-1);
-      request.onProgress?.({
-        at: now.toISOString(),
-        phase,
-        elapsedSeconds: Number.isNaN(deploymentStart)
-          ? 0
-          : Math.round((now.getTime() - deploymentStart) / 1000),
-        ...(record ? { status: record.status } : {}),
-        ...(step && record
-          ? { step: { index: record.stepIndex! + 1, count: record.plan!.length, weight: step.weight } }
-          : {}),
-        weights: { stable: latest?.stable ?? 100, candidate: latest?.candidate ?? 0 },
-        alarms: [...evaluator.states()]
-          .filter(([name]) => serviceAlarms.has(name))
-          .map(([name, state]) => ({ name, state })),
-        ...(record?.lastVerdict
-          ? { verdict: { status: record.lastVerdict.status, reason: record.lastVerdict.reason } }
-          : {}),
-        ...(last ? { lastEvent: { at: last.at, event: last.event, message: last.message } } : {}),
-      });
-    },
-    { order: 20 },
-  );
+  const progress = async (now: Date) => {
+    if (!request.onProgress) return;
+    const record =
+      phase === 'deploying' && deploymentId ? await store.getDeployment(deploymentId) : undefined;
+    const latest = workload.weights.at(-1);
+    const step = record?.plan && record.stepIndex !== undefined ? record.plan[record.stepIndex] : undefined;
+    const last = record?.timeline.at(-1);
+    request.onProgress({
+      at: now.toISOString(),
+      phase,
+      elapsedSeconds: Number.isNaN(deploymentStart)
+        ? 0
+        : Math.round((now.getTime() - deploymentStart) / 1000),
+      ...(record ? { status: record.status } : {}),
+      ...(step && record
+        ? { step: { index: record.stepIndex! + 1, count: record.plan!.length, weight: step.weight } }
+        : {}),
+      weights: record?.weights ?? { stable: latest?.stable ?? 100, candidate: latest?.candidate ?? 0 },
+      alarms: [...evaluator.states()]
+        .filter(([name]) => serviceAlarms.has(name))
+        .map(([name, state]) => ({ name, state })),
+      ...(record?.lastVerdict
+        ? { verdict: { status: record.lastVerdict.status, reason: record.lastVerdict.reason } }
+        : {}),
+      ...(last ? { lastEvent: { at: last.at, event: last.event, message: last.message } } : {}),
+    });
+  };
+  const removeProgress = clock.onTick(progress, { order: 20 });
 
   const simulatedStart = clock.now().getTime();
   try {
@@ -341,6 +340,7 @@ export async function runSimulation(
     deploymentId = handle.name;
     deploymentStart = clock.now().getTime();
     const run = await handle.result;
+    await progress(clock.now()); // how the deployment ended, before the cool-down
     phase = 'cool-down';
     await clock.advance(request.cooldownSeconds ?? 180);
 

@@ -181,15 +181,28 @@ function duration(seconds: number): string {
 /** One line of progress, for logs and pipes. */
 export function progressLine(p: Progress): string {
   const parts = [
-    `${hhmmss(p.at)} ${duration(p.elapsedSeconds).padEnd(8)}`,
+    `${hhmmss(p.at)} ${(p.phase === 'warm-up' ? '' : duration(p.elapsedSeconds)).padEnd(8)}`,
     p.phase === 'deploying' ? (p.status ?? 'STARTING') : p.phase,
   ];
-  if (p.step) parts.push(`step ${p.step.index}/${p.step.count} (${p.step.weight}%)`);
+  const step = stepText(p);
+  if (step) parts.push(step);
   parts.push(`traffic stable ${p.weights.stable}% candidate ${p.weights.candidate}%`);
   const firing = p.alarms.filter((a) => a.state === 'ALARM').map((a) => a.name);
   parts.push(firing.length ? `ALARM ${firing.join(', ')}` : 'alarms OK');
   if (p.phase === 'deploying' && p.verdict) parts.push(`verdict ${p.verdict.status}: ${p.verdict.reason}`);
   return parts.join('  ');
+}
+
+/** Where the deployment is: waiting for its candidate, or in a step. */
+function stepText(p: Progress): string | undefined {
+  if (!p.step) return undefined;
+  const { index, count, weight } = p.step;
+  if (p.lastEvent?.event === 'candidate-started' || p.lastEvent?.event === 'locked') {
+    return `waiting for the candidate to be ready (then step ${index}/${count}, ${weight}%)`;
+  }
+  if (p.lastEvent?.event === 'approval-requested')
+    return `awaiting approval before step ${index}/${count} (${weight}%)`;
+  return `step ${index}/${count} (${weight}%)`;
 }
 
 /** Progress on standard error: redrawn in place on a terminal, else one line whenever something changes. */
@@ -202,7 +215,7 @@ function progressWriter(io: CliIo, tty: boolean): { update: (p: Progress) => voi
     const bar = (pct: number) => '█'.repeat(Math.round(pct / 5)).padEnd(20, '·');
     const alarms = p.alarms.map((a) => `${a.name.replace(/^[^-]+-[^-]+-/, '')} ${a.state}`).join('  ');
     const lines = [
-      `${hhmmss(p.at)} ${duration(p.elapsedSeconds)}  ${p.phase === 'deploying' ? (p.status ?? 'STARTING') : p.phase}${p.step ? `  step ${p.step.index}/${p.step.count} (${p.step.weight}%)` : ''}`,
+      `${hhmmss(p.at)} ${p.phase === 'warm-up' ? '' : duration(p.elapsedSeconds)}  ${p.phase === 'deploying' ? (p.status ?? 'STARTING') : p.phase}${stepText(p) ? `  ${stepText(p)}` : ''}`,
       `  stable    ${bar(p.weights.stable)} ${String(p.weights.stable).padStart(3)}%`,
       `  candidate ${bar(p.weights.candidate)} ${String(p.weights.candidate).padStart(3)}%`,
       `  alarms    ${alarms}`,
