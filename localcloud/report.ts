@@ -325,12 +325,12 @@ function clock(iso: string): string {
 function niceMax(v: number): number {
   if (!(v > 0)) return 1;
   const magnitude = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * magnitude >= v) return m * magnitude;
+  for (const m of [1, 1.2, 1.6, 2, 4, 6, 8, 10]) if (m * magnitude >= v) return m * magnitude;
   return 10 * magnitude;
 }
 
 function fmtNumber(v: number): string {
-  return Number.isInteger(v) ? String(v) : v < 10 ? v.toFixed(1) : String(Math.round(v));
+  return Number.isInteger(v) ? String(v) : v < 10 ? String(Number(v.toFixed(2))) : String(Math.round(v));
 }
 
 const f = (n: number) => (Math.round(n * 10) / 10).toString();
