@@ -30,6 +30,14 @@ export interface Page<T> {
   readonly next?: string;
 }
 
+/** An alarm's service; its active deployment while one holds the lock; how the last one ended. */
+export interface AlarmItem {
+  readonly environment: string;
+  readonly service: string;
+  readonly active?: ActiveDeployment;
+  readonly ended?: { readonly deploymentId: string; readonly status: string; readonly at: string };
+}
+
 export interface ListOptions {
   readonly limit?: number;
   readonly cursor?: string;
@@ -188,15 +196,11 @@ export class DeploymentStore {
   }
 
   /** The alarm's service and, while a deployment is active, what is needed to restore its traffic. */
-  async getAlarm(
-    name: string,
-  ): Promise<{ environment: string; service: string; active?: ActiveDeployment } | undefined> {
+  async getAlarm(name: string): Promise<AlarmItem | undefined> {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: keys.alarm(name), ConsistentRead: true }),
     );
-    return out.Item
-      ? (stripKeys(out.Item) as { environment: string; service: string; active?: ActiveDeployment })
-      : undefined;
+    return out.Item ? (stripKeys(out.Item) as unknown as AlarmItem) : undefined;
   }
 
   async putAlarm(name: string, environment: string, service: string): Promise<void> {
@@ -214,15 +218,19 @@ export class DeploymentStore {
     await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.alarm(name) }));
   }
 
-  private clearAlarms(alarmNames: readonly string[], executionArn: string) {
+  /**
+   * Clears the alarms' active mark; when the deployment ended, remembers how (`ended`), so that alarms of the
+   * same incident arriving after the rollback are known as handled without a second record.
+   */
+  private clearAlarms(alarmNames: readonly string[], executionArn: string, ended?: AlarmItem['ended']) {
     return alarmNames.map((name) => ({
       Update: {
         TableName: this.tableName,
         Key: keys.alarm(name),
-        UpdateExpression: 'REMOVE active',
+        UpdateExpression: ended ? 'REMOVE active SET ended = :ended' : 'REMOVE active',
         // Only our own mark; the record's or lock's condition in the same transaction guards the rest.
         ConditionExpression: 'attribute_not_exists(active) OR active.executionArn = :arn',
-        ExpressionAttributeValues: { ':arn': executionArn },
+        ExpressionAttributeValues: { ':arn': executionArn, ...(ended ? { ':ended': ended } : {}) },
       },
     }));
   }
@@ -402,7 +410,11 @@ export class DeploymentStore {
                 ConditionExpression: 'attribute_not_exists(#lock) OR #lock.executionArn = :arn',
               },
             },
-            ...this.clearAlarms(record.alarmNames, record.executionArn),
+            ...this.clearAlarms(record.alarmNames, record.executionArn, {
+              deploymentId: record.deploymentId,
+              status: patch.status,
+              at: patch.endedAt,
+            }),
           ],
         }),
       );

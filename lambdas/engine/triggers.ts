@@ -45,6 +45,9 @@ export type ExecutionStatusChangeEvent = z.infer<typeof ExecutionStatusChangeEve
 
 export type TriggerResult = RollbackResult | { readonly outcome: 'ignored'; readonly reason: string };
 
+/** Alarms of one service within this time after its deployment was rolled back belong to that incident. */
+const INCIDENT_WINDOW_MS = 15 * 60 * 1000;
+
 /** Events already handled are remembered this long (EventBridge redelivers within hours, not days). */
 const EVENT_MEMORY_SECONDS = 7 * 24 * 3600;
 
@@ -68,6 +71,18 @@ export async function onAlarm(ports: Ports, event: AlarmStateChangeEvent): Promi
       alarmName,
       stopExecution: true,
     });
+  }
+  // Alarms of the same incident that arrive after its rollback finished are part of that rollback.
+  const ended = alarm?.ended;
+  if (
+    ended &&
+    ended.status !== 'SUCCEEDED' &&
+    Date.parse(eventAt) - Date.parse(ended.at) < INCIDENT_WINDOW_MS
+  ) {
+    return {
+      outcome: 'already-handled',
+      reason: `deployment ${ended.deploymentId} already ended ${ended.status} at ${ended.at}`,
+    };
   }
   const expires = Math.floor(ports.clock.now().getTime() / 1000) + EVENT_MEMORY_SECONDS;
   if (!(await ports.store.claimEvent(`alarm:${event.id}`, expires))) {
