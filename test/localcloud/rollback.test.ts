@@ -172,6 +172,33 @@ describe('rollback on an alarm', () => {
     expect(ignored[0]).toMatchObject({ alarmName: 'checkout-staging-error-rate-blue', service: 'checkout' });
   });
 
+  it('get_rollback_history lists the rollbacks of a service and of the environment newest first, a page at a time', async () => {
+    const all = await rollbackRecords(cloud);
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    const newestFirst = [...all].sort((a, b) => String(b.startedAt).localeCompare(String(a.startedAt)));
+    const page1 = (await cloud.handlers.invoke('rollback-history', {
+      environment: 'staging',
+      service: 'checkout',
+      limit: 2,
+    })) as { items: { rollbackId: string }[]; next?: string };
+    expect(page1.items.map((r) => r.rollbackId)).toEqual(newestFirst.slice(0, 2).map((r) => r.rollbackId));
+    expect(page1.next).toBeDefined();
+    const page2 = (await cloud.handlers.invoke('rollback-history', {
+      environment: 'staging',
+      service: 'checkout',
+      limit: 2,
+      cursor: page1.next,
+    })) as { items: { rollbackId: string }[] };
+    expect(page2.items.map((r) => r.rollbackId)).toEqual(newestFirst.slice(2, 4).map((r) => r.rollbackId));
+    const env = (await cloud.handlers.invoke('rollback-history', { environment: 'staging' })) as {
+      items: unknown[];
+    };
+    expect(env.items).toHaveLength(all.length);
+    await expect(
+      cloud.handlers.invoke('rollback-history', { environment: 'staging', limit: 0 }),
+    ).rejects.toThrow(/limit: must be at least 1/);
+  });
+
   it('an alarm the environment does not own, or one going back to OK, reaches no handler', async () => {
     expect((await cloud.events.publish(alarmEvent(cloud, 'someone-elses-alarm'))).deliveries).toEqual([]);
     expect(
