@@ -30,6 +30,11 @@ export interface RollbackOrder {
   readonly stopExecution: boolean;
   /** ROLLED_BACK, or ABORTED for an execution an operator stopped. */
   readonly finalStatus?: Extract<TerminalStatus, 'ROLLED_BACK' | 'ABORTED'>;
+  /**
+   * What a failure after traffic was restored does: `throw` for a caller that retries and records failure itself
+   * (the state machine), `record` to retry here and end the deployment FAILED and paged. @default 'throw'
+   */
+  readonly onFailure?: 'throw' | 'record';
   /** Whether to check the result after rolling back. @default true */
   readonly verify?: boolean;
 }
@@ -37,6 +42,9 @@ export interface RollbackOrder {
 export type RollbackResult =
   | { readonly outcome: 'rolled-back'; readonly rollbackId: string; readonly timeToRestoreTrafficMs: number }
   | { readonly outcome: 'already-handled'; readonly reason: string };
+
+/** Attempts at completing a rollback whose caller will not retry it. */
+const COMPLETE_ATTEMPTS = 3;
 
 export const rollbackIdOf = (deploymentId: string) => `${deploymentId}-rollback`;
 
@@ -73,83 +81,112 @@ export async function rollbackDeployment(ports: Ports, order: RollbackOrder): Pr
       reason: `deployment ${active.deploymentId} is already rolled back or ended`,
     };
 
-  // 3. The execution stops (its steps would otherwise keep moving traffic).
-  if (order.stopExecution) {
-    await ports.executions.stop(
-      active.executionArn,
-      'RolledBack',
-      `${order.trigger}${order.alarmName ? ` (${order.alarmName})` : ''}: ${order.reason}`,
-    );
-  }
+  const complete = async (): Promise<void> => {
+    // 3. The execution stops (its steps would otherwise keep moving traffic).
+    if (order.stopExecution) {
+      await ports.executions.stop(
+        active.executionArn,
+        'RolledBack',
+        `${order.trigger}${order.alarmName ? ` (${order.alarmName})` : ''}: ${order.reason}`,
+      );
+    }
 
-  // 4. Capacity and primary back on stable, candidate removed; then verified.
-  const reg = await ports.store.getRegistration(active.environment, active.service);
-  if (!reg)
-    throw new RollbackFailedError(`service ${active.service} is not registered in ${active.environment}`);
-  const ref = { cluster: reg.service.cluster, service: reg.service.ecsService };
-  await restoreCapacity(ports, ref, record, active);
-  if (order.verify ?? reg.rollback.verify) await verify(ports, ref, record, active);
+    // 4. Capacity and primary back on stable, candidate removed; then verified.
+    const reg = await ports.store.getRegistration(active.environment, active.service);
+    if (!reg)
+      throw new RollbackFailedError(`service ${active.service} is not registered in ${active.environment}`);
+    const ref = { cluster: reg.service.cluster, service: reg.service.ecsService };
+    await restoreCapacity(ports, ref, record, active);
+    if (order.verify ?? reg.rollback.verify) await verify(ports, ref, record, active);
 
-  // 5. Recorded: the rollback, then the deployment's terminal status with the lock released.
-  const completedAt = ports.clock.now().toISOString();
-  const rollback: RollbackRecord = {
-    rollbackId,
-    environment: active.environment,
-    service: active.service,
-    deploymentId: active.deploymentId,
-    trigger: order.trigger,
-    reason: order.reason,
-    alarmName: order.alarmName,
-    requestedBy: order.requestedBy,
-    outcome: 'RESTORED',
-    eventAt: order.eventAt,
-    startedAt: started.toISOString(),
-    trafficRestoredAt: restoredAt,
-    completedAt,
-    timeToRestoreTrafficMs,
-  };
-  await ports.store.putRollback(rollback);
-  const status = order.finalStatus ?? 'ROLLED_BACK';
-  await ports.store.finishDeployment(
-    { ...record, alarmNames: active.alarmNames },
-    {
-      status,
-      endedAt: completedAt,
-      updatedAt: completedAt,
+    // 5. Recorded: the rollback, then the deployment's terminal status with the lock released.
+    const completedAt = ports.clock.now().toISOString();
+    const rollback: RollbackRecord = {
+      rollbackId,
+      environment: active.environment,
+      service: active.service,
+      deploymentId: active.deploymentId,
       trigger: order.trigger,
-      error: order.reason,
-      weights: { stable: 100, candidate: 0 },
-      ...(record.status === 'AWAITING_APPROVAL' || record.approval?.taskToken
-        ? {
-            approval: {
-              ...record.approval!,
-              taskToken: undefined,
-              decision: record.approval?.decision ?? (order.trigger === 'timeout' ? 'timed-out' : 'rejected'),
-            },
-          }
-        : {}),
-    },
-    [
+      reason: order.reason,
+      alarmName: order.alarmName,
+      requestedBy: order.requestedBy,
+      outcome: 'RESTORED',
+      eventAt: order.eventAt,
+      startedAt: started.toISOString(),
+      trafficRestoredAt: restoredAt,
+      completedAt,
+      timeToRestoreTrafficMs,
+    };
+    await ports.store.putRollback(rollback);
+    const status = order.finalStatus ?? 'ROLLED_BACK';
+    await ports.store.finishDeployment(
+      { ...record, alarmNames: active.alarmNames },
       {
-        at: completedAt,
-        event: status === 'ABORTED' ? 'aborted' : 'rolled-back',
-        message: `stable ${record.stable?.image} restored; candidate removed`,
+        status,
+        endedAt: completedAt,
+        updatedAt: completedAt,
+        trigger: order.trigger,
+        error: order.reason,
         weights: { stable: 100, candidate: 0 },
+        ...(record.status === 'AWAITING_APPROVAL' || record.approval?.taskToken
+          ? {
+              approval: {
+                ...record.approval!,
+                taskToken: undefined,
+                decision:
+                  record.approval?.decision ?? (order.trigger === 'timeout' ? 'timed-out' : 'rejected'),
+              },
+            }
+          : {}),
       },
-    ],
-  );
-  ports.recorder.count('Rollbacks');
-  await ports.notifier.notify({
-    event: 'rolled-back',
-    environment: active.environment,
-    service: active.service,
-    deploymentId: active.deploymentId,
-    message: `${record.image} rolled back (${order.trigger}): ${order.reason}`,
-    executionArn: active.executionArn,
-    trigger: order.trigger,
-    stableImage: record.stable?.image,
-    candidateImage: record.image,
-  });
+      [
+        {
+          at: completedAt,
+          event: status === 'ABORTED' ? 'aborted' : 'rolled-back',
+          message: `stable ${record.stable?.image} restored; candidate removed`,
+          weights: { stable: 100, candidate: 0 },
+        },
+      ],
+    );
+    ports.recorder.count('Rollbacks');
+    await ports.notifier.notify({
+      event: 'rolled-back',
+      environment: active.environment,
+      service: active.service,
+      deploymentId: active.deploymentId,
+      message: `${record.image} rolled back (${order.trigger}): ${order.reason}`,
+      executionArn: active.executionArn,
+      trigger: order.trigger,
+      stableImage: record.stable?.image,
+      candidateImage: record.image,
+    });
+  };
+
+  if (order.onFailure !== 'record') {
+    await complete();
+  } else {
+    // No outer retry will come (an event target, the reconciler, an operator): retry here, and if the rollback
+    // still cannot complete, end the deployment FAILED with its lock released and page someone.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await complete();
+        break;
+      } catch (err) {
+        if (attempt >= COMPLETE_ATTEMPTS) {
+          await recordRollbackFailure(
+            ports,
+            active.deploymentId,
+            `${(err as Error).name}: ${(err as Error).message}`,
+          );
+          throw new RollbackFailedError(
+            `rollback of ${active.deploymentId} failed after ${attempt} attempts: ${(err as Error).message}`,
+            { cause: err },
+          );
+        }
+        await ports.clock.sleep?.(attempt * 1000);
+      }
+    }
+  }
   return { outcome: 'rolled-back', rollbackId, timeToRestoreTrafficMs };
 }
 

@@ -70,6 +70,7 @@ export async function onAlarm(ports: Ports, event: AlarmStateChangeEvent): Promi
       eventAt,
       alarmName,
       stopExecution: true,
+      onFailure: 'record',
     });
   }
   // Alarms of the same incident that arrive after its rollback finished are part of that rollback.
@@ -150,6 +151,7 @@ export async function onManualRollback(
       eventAt: now,
       requestedBy: input.requestedBy,
       stopExecution: true,
+      onFailure: 'record',
     });
   }
   const previous = state?.previous;
@@ -313,6 +315,7 @@ export async function onExecutionEnded(
     eventAt: event.time,
     stopExecution: false,
     finalStatus: detail.status === 'ABORTED' ? 'ABORTED' : 'ROLLED_BACK',
+    onFailure: 'record',
   });
 }
 

@@ -9,6 +9,11 @@ export function requireEnv(name: string): string {
 /** The time source: the real one in Lambda, a simulated one in the local cloud. Never slept on. */
 export interface Clock {
   now(): Date;
+  /** Waits before a retry; optional, a clock without it retries at once. */
+  sleep?(ms: number): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => new Date() };
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
