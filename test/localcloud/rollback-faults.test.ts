@@ -55,7 +55,7 @@ describe('a rollback whose AWS calls fail', () => {
   async function alarmDuringCanary(image: string) {
     const service = serviceOf(cloud);
     const load = traffic(cloud, service, { blue: 0, green: 0 });
-    const stable = (await weights(cloud, service)).blue === 100 ? 'blue' : 'green';
+    const stable: 'blue' | 'green' = (await weights(cloud, service)).blue === 100 ? 'blue' : 'green';
     const candidate = stable === 'blue' ? 'green' : 'blue';
     const handle = await cloud.runner.start({
       stateMachine: 'canary',
