@@ -22,6 +22,8 @@ import type {
 } from '../domain/records';
 import { TERMINAL_STATUSES } from '../domain/records';
 import { LockHeldError, RecordNotFoundError } from '../domain/errors';
+import { PROMOTION_TERMINAL_STATUSES, type PromotionRecord } from '../domain/promotion';
+import { awsCall } from './aws-call';
 import { keys, type RecordKind } from './table-schema';
 
 export interface Page<T> {
@@ -53,10 +55,14 @@ export class DeploymentStore {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
+  /** Every table call: throttling and 5xx become TransientAwsError (retried by the state machines). */
+  private readonly send = ((command: Parameters<DynamoDBDocumentClient['send']>[0]) =>
+    awsCall(() => this.doc.send(command))) as DynamoDBDocumentClient['send'];
+
   // ---- registrations -------------------------------------------------------------------------------
 
   async putRegistration(reg: ServiceRegistration, at: string): Promise<void> {
-    await this.doc.send(
+    await this.send(
       new PutCommand({
         TableName: this.tableName,
         Item: {
@@ -70,13 +76,11 @@ export class DeploymentStore {
   }
 
   async deleteRegistration(env: string, service: string): Promise<void> {
-    await this.doc.send(
-      new DeleteCommand({ TableName: this.tableName, Key: keys.registration(env, service) }),
-    );
+    await this.send(new DeleteCommand({ TableName: this.tableName, Key: keys.registration(env, service) }));
   }
 
   async getRegistration(env: string, service: string): Promise<ServiceRegistration | undefined> {
-    const out = await this.doc.send(
+    const out = await this.send(
       new GetCommand({ TableName: this.tableName, Key: keys.registration(env, service) }),
     );
     return out.Item ? ServiceRegistration.parse(out.Item.registration) : undefined;
@@ -87,7 +91,7 @@ export class DeploymentStore {
     const items: ServiceRegistration[] = [];
     let start: Record<string, unknown> | undefined;
     do {
-      const out = await this.doc.send(
+      const out = await this.send(
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
@@ -104,7 +108,7 @@ export class DeploymentStore {
   // ---- service state and lock ----------------------------------------------------------------------
 
   async getServiceState(env: string, service: string): Promise<ServiceState | undefined> {
-    const out = await this.doc.send(
+    const out = await this.send(
       new GetCommand({
         TableName: this.tableName,
         Key: keys.serviceState(env, service),
@@ -121,7 +125,7 @@ export class DeploymentStore {
    */
   async acquireLock(lock: ActiveDeployment): Promise<void> {
     try {
-      await this.doc.send(
+      await this.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -171,7 +175,7 @@ export class DeploymentStore {
     at: string,
   ): Promise<boolean> {
     try {
-      await this.doc.send(
+      await this.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -197,14 +201,14 @@ export class DeploymentStore {
 
   /** The alarm's service and, while a deployment is active, what is needed to restore its traffic. */
   async getAlarm(name: string): Promise<AlarmItem | undefined> {
-    const out = await this.doc.send(
+    const out = await this.send(
       new GetCommand({ TableName: this.tableName, Key: keys.alarm(name), ConsistentRead: true }),
     );
     return out.Item ? (stripKeys(out.Item) as unknown as AlarmItem) : undefined;
   }
 
   async putAlarm(name: string, environment: string, service: string): Promise<void> {
-    await this.doc.send(
+    await this.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.alarm(name),
@@ -215,7 +219,7 @@ export class DeploymentStore {
   }
 
   async deleteAlarm(name: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: keys.alarm(name) }));
+    await this.send(new DeleteCommand({ TableName: this.tableName, Key: keys.alarm(name) }));
   }
 
   /**
@@ -243,7 +247,7 @@ export class DeploymentStore {
     previous: ServiceState['previous'] | null,
     at: string,
   ): Promise<void> {
-    await this.doc.send(
+    await this.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.serviceState(env, service),
@@ -262,7 +266,7 @@ export class DeploymentStore {
   }
 
   async clearPrevious(env: string, service: string, at: string): Promise<void> {
-    await this.doc.send(
+    await this.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: keys.serviceState(env, service),
@@ -277,7 +281,7 @@ export class DeploymentStore {
   /** Creates the record once; a retried step that finds it already there gets the existing record back. */
   async createDeployment(record: DeploymentRecord): Promise<DeploymentRecord> {
     try {
-      await this.doc.send(
+      await this.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
@@ -306,7 +310,7 @@ export class DeploymentStore {
   }
 
   async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
-    const out = await this.doc.send(
+    const out = await this.send(
       new GetCommand({ TableName: this.tableName, Key: keys.deployment(id), ConsistentRead: true }),
     );
     return out.Item ? (stripKeys(out.Item) as unknown as DeploymentRecord) : undefined;
@@ -340,7 +344,7 @@ export class DeploymentStore {
       condition += ` AND ${NOT_TERMINAL}`;
     }
     try {
-      const out = await this.doc.send(
+      const out = await this.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.deployment(id),
@@ -386,7 +390,7 @@ export class DeploymentStore {
       }
     }
     try {
-      await this.doc.send(
+      await this.send(
         new TransactWriteCommand({
           TransactItems: [
             {
@@ -446,7 +450,7 @@ export class DeploymentStore {
     });
     sets.push('#status = :rb', '#owner = :owner');
     try {
-      const out = await this.doc.send(
+      const out = await this.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.deployment(id),
@@ -475,7 +479,7 @@ export class DeploymentStore {
   // ---- rollbacks -----------------------------------------------------------------------------------
 
   async putRollback(record: RollbackRecord): Promise<void> {
-    await this.doc.send(
+    await this.send(
       new PutCommand({
         TableName: this.tableName,
         Item: {
@@ -495,7 +499,7 @@ export class DeploymentStore {
   }
 
   async getRollback(id: string): Promise<RollbackRecord | undefined> {
-    const out = await this.doc.send(
+    const out = await this.send(
       new GetCommand({ TableName: this.tableName, Key: keys.rollback(id), ConsistentRead: true }),
     );
     return out.Item ? (stripKeys(out.Item) as unknown as RollbackRecord) : undefined;
@@ -516,7 +520,7 @@ export class DeploymentStore {
    */
   async claimEvent(id: string, expiresAt: number, detail: Record<string, unknown> = {}): Promise<boolean> {
     try {
-      await this.doc.send(
+      await this.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { ...keys.event(id), kind: 'EVENT', expiresAt, ...detail },
@@ -537,7 +541,7 @@ export class DeploymentStore {
     options: ListOptions,
   ): Promise<Page<unknown>> {
     const byService = service !== undefined;
-    const out = await this.doc.send(
+    const out = await this.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: byService ? 'byService' : 'byEnvironmentKind',
@@ -557,7 +561,82 @@ export class DeploymentStore {
         : {}),
     };
   }
+
+  // ---- promotions ------------------------------------------------------------------------------------
+  // The promotion pipeline's one item per promotion (PROMOTION#id, RECORD), kept apart from the deployments:
+  // it links each environment's deployment by id. Written by the promote-step function and the approval
+  // decision only.
+
+  /** Creates the promotion's record once; a retried step that finds it already there gets it back. */
+  async createPromotion(record: PromotionRecord): Promise<PromotionRecord> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...promotionKey(record.promotionId), kind: 'PROMOTION', ...record },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return record;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        const existing = await this.getPromotion(record.promotionId);
+        if (existing) return existing;
+      }
+      throw err;
+    }
+  }
+
+  async getPromotion(id: string): Promise<PromotionRecord | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: promotionKey(id), ConsistentRead: true }),
+    );
+    return out.Item ? (stripKeys(out.Item) as unknown as PromotionRecord) : undefined;
+  }
+
+  /**
+   * Applies a patch and appends to the timeline while the promotion has not ended (and, with `whenStatus`, only
+   * while its status is that one). Returns the record after the update, or undefined when the condition failed.
+   */
+  async updatePromotion(
+    id: string,
+    patch: Partial<Omit<PromotionRecord, 'promotionId' | 'timeline'>>,
+    timeline: readonly TimelineEntry[] = [],
+    options: { whenStatus?: PromotionRecord['status'] } = {},
+  ): Promise<PromotionRecord | undefined> {
+    const { names, values, sets } = patchClause(patch, timeline);
+    names['#status'] = 'status';
+    Object.assign(values, PROMOTION_TERMINAL_VALUES);
+    let condition = `attribute_exists(pk) AND ${PROMOTION_NOT_TERMINAL}`;
+    if (options.whenStatus) {
+      values[':whenStatus'] = options.whenStatus;
+      condition += ' AND #status = :whenStatus';
+    }
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: promotionKey(id),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return stripKeys(out.Attributes ?? {}) as unknown as PromotionRecord;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
 }
+
+const promotionKey = (id: string) => ({ pk: `PROMOTION#${id}`, sk: 'RECORD' });
+const PROMOTION_TERMINAL_VALUES = Object.fromEntries(
+  PROMOTION_TERMINAL_STATUSES.map((status, i) => [`:pt${i}`, status]),
+);
+const PROMOTION_NOT_TERMINAL = `NOT #status IN (${Object.keys(PROMOTION_TERMINAL_VALUES).join(', ')})`;
 
 const TERMINAL_VALUES = Object.fromEntries(TERMINAL_STATUSES.map((status, i) => [`:t${i}`, status]));
 const NOT_TERMINAL = `NOT #status IN (${Object.keys(TERMINAL_VALUES).join(', ')})`;
