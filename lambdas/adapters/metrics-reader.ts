@@ -68,6 +68,7 @@ export class CloudWatchMetricsReader implements MetricsReader {
             query('errors', 'HTTPCode_Target_5XX_Count', 'Sum'),
             query('latency', 'TargetResponseTime', w.latencyStatistic),
             query('unhealthy', 'UnHealthyHostCount', 'Maximum'),
+            query('healthy', 'HealthyHostCount', 'Minimum'),
           ],
         }),
       ),
@@ -76,12 +77,14 @@ export class CloudWatchMetricsReader implements MetricsReader {
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const latency = values('latency');
     const unhealthy = values('unhealthy');
+    const healthy = values('healthy');
     return {
       requests: sum(values('requests')),
       errors: sum(values('errors')),
       // TargetResponseTime is in seconds; the worst per-minute percentile of the window.
       latencyMs: latency.length ? Math.max(...latency) * 1000 : undefined,
       unhealthyHosts: unhealthy.length ? Math.max(...unhealthy) : undefined,
+      healthyHosts: healthy.length ? Math.min(...healthy) : undefined,
     };
   }
 }

@@ -12,6 +12,8 @@ export interface MetricSample {
   readonly latencyMs?: number;
   /** Maximum unhealthy hosts seen in the window; undefined when there was no datapoint. */
   readonly unhealthyHosts?: number;
+  /** Minimum healthy hosts seen in the window; undefined when there was no datapoint. */
+  readonly healthyHosts?: number;
 }
 
 export interface Verdict {
@@ -139,3 +141,20 @@ export function nextCheckSeconds(progress: GateProgress, checkIntervalSeconds: n
 }
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
+
+/**
+ * Whether a candidate is ready for traffic: its task set is steady, and its target group reports healthy hosts
+ * and no more unhealthy ones than allowed. No host-health data yet means not ready, never ready by default.
+ */
+export function candidateReadiness(
+  steady: boolean,
+  sample: MetricSample,
+  maxUnhealthyHosts: number,
+): { ready: boolean; reason: string } {
+  if (!steady) return { ready: false, reason: 'task set not steady yet' };
+  if (sample.healthyHosts === undefined) return { ready: false, reason: 'no host health reported yet' };
+  if (sample.healthyHosts === 0) return { ready: false, reason: 'no healthy host yet' };
+  const unhealthy = sample.unhealthyHosts ?? 0;
+  if (unhealthy > maxUnhealthyHosts) return { ready: false, reason: `${unhealthy} unhealthy hosts` };
+  return { ready: true, reason: `${sample.healthyHosts} healthy hosts, ${unhealthy} unhealthy` };
+}

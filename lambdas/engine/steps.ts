@@ -3,7 +3,7 @@
  * approval, finalize and retire. Each is idempotent: the same input retried gives the same state.
  */
 import { DeploymentStepError, StepTimeoutError } from '../domain/errors';
-import { decide, judge, nextCheckSeconds, type GateProgress } from '../domain/health';
+import { candidateReadiness, decide, judge, nextCheckSeconds, type GateProgress } from '../domain/health';
 import { initialCandidateScale, shiftActions } from '../domain/plan';
 import type { DeploymentRecord, Slot, TimelineEntry } from '../domain/records';
 import { loadBalancerDimension, targetGroupDimension } from '../domain/config';
@@ -86,7 +86,7 @@ export async function startCandidate(ports: Ports, ctx: DeploymentContext): Prom
   return { ...ctx, steadyDeadline: deadline, candidateReady: false, wait: { seconds: STEADY_POLL_SECONDS } };
 }
 
-/** Steady means the task set is stable at its scale and its target group reports no unhealthy host. */
+/** Ready means the task set is steady and its target group reports healthy hosts (see candidateReadiness). */
 export async function checkCandidate(ports: Ports, ctx: DeploymentContext): Promise<DeploymentContext> {
   const { record, reg } = await load(ports, ctx);
   const now = ports.clock.now();
@@ -100,21 +100,24 @@ export async function checkCandidate(ports: Ports, ctx: DeploymentContext): Prom
     end: now,
     latencyStatistic: reg.service.health.latencyPercentile,
   });
-  const unhealthy = sample.unhealthyHosts ?? 0;
-  const ready = candidate.steady && unhealthy <= reg.service.health.maxUnhealthyHosts;
+  const { ready, reason } = candidateReadiness(
+    candidate.steady,
+    sample,
+    reg.service.health.maxUnhealthyHosts,
+  );
   if (ready) {
     await ports.store.updateDeployment(ctx.deploymentId, { updatedAt: now.toISOString() }, [
       {
         at: now.toISOString(),
         event: 'candidate-ready',
-        message: `task set ${candidate.id} steady, ${unhealthy} unhealthy hosts`,
+        message: `task set ${candidate.id} steady: ${reason}`,
       },
     ]);
     return { ...ctx, candidateReady: true, wait: { seconds: 0 } };
   }
   if (ctx.steadyDeadline && now.toISOString() >= ctx.steadyDeadline) {
     throw new StepTimeoutError(
-      `candidate task set ${candidate.id} not steady with healthy targets within ${reg.service.deployment.steadyTimeoutSeconds} s (${unhealthy} unhealthy hosts)`,
+      `candidate task set ${candidate.id} not ready within ${reg.service.deployment.steadyTimeoutSeconds} s: ${reason}`,
     );
   }
   return { ...ctx, candidateReady: false, wait: { seconds: STEADY_POLL_SECONDS } };

@@ -18,7 +18,7 @@ const good = {
 describe('bad execution input', () => {
   let cloud: LocalCloud;
   beforeAll(async () => {
-    cloud = await LocalCloud.start({ environment: 'staging' });
+    cloud = await LocalCloud.start({ logLevel: 'WARN', environment: 'staging' });
   });
   afterAll(async () => cloud?.stop());
 

@@ -29,6 +29,7 @@ describe('a step that keeps failing', () => {
   beforeAll(async () => {
     // Every attempt of the traffic step is throttled, after its retries too.
     cloud = await LocalCloud.start({
+      logLevel: 'WARN',
       environment: 'staging',
       handlers: {
         'shift-traffic': () => async () => {
@@ -43,10 +44,12 @@ describe('a step that keeps failing', () => {
   it('ends ROLLED_BACK with trigger deployment-failure, 100 % on stable and the candidate gone', async () => {
     const service = serviceOf(cloud);
     const before = await taskSets(cloud, service);
+    const load = traffic(cloud, service, { blue: 0, green: 0 });
     const run = await cloud.runner.run({
       stateMachine: 'canary',
       input: release('staging', 'public.ecr.aws/nginx/nginx:1.28'),
     });
+    load.stop();
     expect(run.retries).toBeGreaterThanOrEqual(4);
     expect(run.error).toBe('RolledBack');
     expect(await weights(cloud, service)).toEqual({ blue: 100, green: 0 });
@@ -60,7 +63,7 @@ describe('a step that keeps failing', () => {
 describe('approval in production', () => {
   let cloud: LocalCloud;
   beforeAll(async () => {
-    cloud = await LocalCloud.start({ environment: 'production' });
+    cloud = await LocalCloud.start({ logLevel: 'WARN', environment: 'production' });
     readPercentilesAsMaximum(cloud);
   });
   afterAll(async () => cloud?.stop());
@@ -160,7 +163,7 @@ describe('approval in production', () => {
 describe('two executions for one service', () => {
   let cloud: LocalCloud;
   beforeAll(async () => {
-    cloud = await LocalCloud.start({ environment: 'staging' });
+    cloud = await LocalCloud.start({ logLevel: 'WARN', environment: 'staging' });
     readPercentilesAsMaximum(cloud);
   });
   afterAll(async () => cloud?.stop());
@@ -205,7 +208,7 @@ describe('the order of capacity and traffic changes', () => {
   const seen: { action: string; weights: { blue: number; green: number }; scales: Record<string, number> }[] =
     [];
   beforeAll(async () => {
-    cloud = await LocalCloud.start({ environment: 'staging' });
+    cloud = await LocalCloud.start({ logLevel: 'WARN', environment: 'staging' });
     readPercentilesAsMaximum(cloud);
     // After every mutating ECS or ELB call a handler makes, record the state moto is in.
     const service = serviceOf(cloud);

@@ -26,7 +26,7 @@ const release = (image: string, extra: Record<string, unknown> = {}) => ({
 describe.each(['canary', 'blue-green', 'rolling'] as const)('a %s deployment', (strategy) => {
   let cloud: LocalCloud;
   beforeAll(async () => {
-    cloud = await LocalCloud.start({ environment: 'staging' });
+    cloud = await LocalCloud.start({ logLevel: 'WARN', environment: 'staging' });
     readPercentilesAsMaximum(cloud);
   });
   afterAll(async () => {

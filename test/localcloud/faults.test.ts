@@ -24,7 +24,11 @@ const release = () => ({
 });
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ environment: 'staging', configureHandlerClients: faults.install });
+  cloud = await LocalCloud.start({
+    logLevel: 'WARN',
+    environment: 'staging',
+    configureHandlerClients: faults.install,
+  });
   readPercentilesAsMaximum(cloud);
 });
 afterAll(async () => cloud?.stop());
@@ -94,15 +98,13 @@ it('an execution stopped in the middle of a traffic shift ends ABORTED with traf
       ),
     'the first rolling step',
   );
-  await cloud
-    .depsFor('reconcile')
-    .sfn.send(
-      new StopExecutionCommand({
-        executionArn: handle.executionArn,
-        error: 'Operator',
-        cause: 'stopped by hand',
-      }),
-    );
+  await cloud.depsFor('reconcile').sfn.send(
+    new StopExecutionCommand({
+      executionArn: handle.executionArn,
+      error: 'Operator',
+      cause: 'stopped by hand',
+    }),
+  );
   const run = await handle.result;
   load.stop();
   runs.push(run);

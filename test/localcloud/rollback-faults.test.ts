@@ -26,6 +26,7 @@ describe('a rollback whose AWS calls fail', () => {
   let failDeletes = 0;
   beforeAll(async () => {
     cloud = await LocalCloud.start({
+      logLevel: 'WARN',
       environment: 'staging',
       handlers: {
         rollback: (deps) => {

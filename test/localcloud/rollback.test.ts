@@ -53,6 +53,7 @@ describe('rollback on an alarm', () => {
   beforeAll(async () => {
     // The rollback handler gets clients of its own, so that its calls are counted apart from the steps'.
     cloud = await LocalCloud.start({
+      logLevel: 'WARN',
       environment: 'staging',
       handlers: {
         rollback: (deps) => {
@@ -210,7 +211,7 @@ describe('rollback on an alarm', () => {
 describe('manual rollback from the console', () => {
   let cloud: LocalCloud;
   beforeAll(async () => {
-    cloud = await LocalCloud.start({ environment: 'staging' });
+    cloud = await LocalCloud.start({ logLevel: 'WARN', environment: 'staging' });
     readPercentilesAsMaximum(cloud);
   });
   afterAll(async () => cloud?.stop());
@@ -316,7 +317,7 @@ describe('an execution that timed out mid-shift', () => {
           : e,
       ),
     };
-    cloud = await LocalCloud.start({ environment: 'staging', config: shortened });
+    cloud = await LocalCloud.start({ logLevel: 'WARN', environment: 'staging', config: shortened });
     readPercentilesAsMaximum(cloud);
   });
   afterAll(async () => cloud?.stop());

@@ -1,5 +1,5 @@
 import { HealthThresholds } from '../../lambdas/domain/config';
-import { decide, judge, type GateProgress } from '../../lambdas/domain/health';
+import { candidateReadiness, decide, judge, type GateProgress } from '../../lambdas/domain/health';
 
 const t = HealthThresholds.parse({
   maxErrorRatePercent: 5,
@@ -71,5 +71,22 @@ describe('the gate', () => {
     expect(
       decide({ status: 'degraded', reason: 'slow' }, { ...progress, degradedStreak: 1 }, t),
     ).toMatchObject({ outcome: 'fail', trigger: 'performance-degradation' });
+  });
+});
+
+describe('candidate readiness', () => {
+  it.each([
+    ['not steady', false, { requests: 0, errors: 0, healthyHosts: 2, unhealthyHosts: 0 }, false],
+    ['no host health reported yet', true, { requests: 0, errors: 0 }, false],
+    ['no healthy host yet', true, { requests: 0, errors: 0, healthyHosts: 0, unhealthyHosts: 2 }, false],
+    [
+      'unhealthy hosts over the limit',
+      true,
+      { requests: 0, errors: 0, healthyHosts: 2, unhealthyHosts: 1 },
+      false,
+    ],
+    ['steady with healthy hosts', true, { requests: 0, errors: 0, healthyHosts: 2, unhealthyHosts: 0 }, true],
+  ] as const)('%s → ready %s', (_case, steady, sample, ready) => {
+    expect(candidateReadiness(steady, sample, 0).ready).toBe(ready);
   });
 });

@@ -108,6 +108,7 @@ export function traffic(
               Timestamp: now,
             },
             { MetricName: 'UnHealthyHostCount', Dimensions: dims, Value: 0, Timestamp: now },
+            { MetricName: 'HealthyHostCount', Dimensions: dims, Value: 2, Timestamp: now },
           ],
         }),
       );
