@@ -10,13 +10,32 @@
  * - A handler whose result holds `wait: { seconds }` is followed by a Wait state that waits that long
  *   (the local cloud advances its simulated clock by it before the next Task).
  * - The whole execution's `TimeoutSeconds` comes from the config (`rollback.deploymentTimeoutSeconds`).
+ *
+ * The promotion (`promotion.asl.json`) takes one release through environments in order, starting each
+ * environment's deployment state machine; `${Project}` is the project's name, which those machines' names start
+ * with.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 export const DEPLOYMENT_KINDS = ['blue-green', 'canary', 'rolling'] as const;
-export const STATE_MACHINE_KINDS = [...DEPLOYMENT_KINDS, 'rollback'] as const;
+export const STATE_MACHINE_KINDS = [...DEPLOYMENT_KINDS, 'rollback', 'promotion'] as const;
 export type StateMachineKind = (typeof STATE_MACHINE_KINDS)[number];
+
+/** A manual rollback's whole execution: a few calls, retried. */
+export const ROLLBACK_TIMEOUT_SECONDS = 900;
+/** A promotion's whole execution: several deployments, one after another, and an approval. */
+export const PROMOTION_TIMEOUT_SECONDS = 86_400;
+
+/** The whole execution's timeout of a kind: deployments take theirs from the environment's config. */
+export function executionTimeoutSeconds(
+  kind: StateMachineKind,
+  rollback: { readonly deploymentTimeoutSeconds: number },
+): number {
+  if (kind === 'rollback') return ROLLBACK_TIMEOUT_SECONDS;
+  if (kind === 'promotion') return PROMOTION_TIMEOUT_SECONDS;
+  return rollback.deploymentTimeoutSeconds;
+}
 
 export interface DefinitionOptions {
   /** The whole execution's timeout. */
@@ -25,7 +44,10 @@ export interface DefinitionOptions {
 
 /** The three deployment strategies share one definition (a step is written once); `${Strategy}` names which. */
 export function definitionFile(kind: StateMachineKind): string {
-  return path.join(__dirname, kind === 'rollback' ? 'rollback.asl.json' : 'deployment.asl.json');
+  return path.join(
+    __dirname,
+    kind === 'rollback' || kind === 'promotion' ? `${kind}.asl.json` : 'deployment.asl.json',
+  );
 }
 
 /** The definition as JSON text with `${…}` substitutions still in place. */
@@ -33,7 +55,7 @@ export function definitionText(kind: StateMachineKind, options: DefinitionOption
   const definition = JSON.parse(readFileSync(definitionFile(kind), 'utf8')) as Record<string, unknown>;
   definition.TimeoutSeconds = options.timeoutSeconds;
   const text = JSON.stringify(definition, null, 2);
-  return kind === 'rollback' ? text : text.replaceAll('${Strategy}', kind);
+  return kind === 'rollback' || kind === 'promotion' ? text : text.replaceAll('${Strategy}', kind);
 }
 
 /** The `${Name}` substitutions a definition uses. */

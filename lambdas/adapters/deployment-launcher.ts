@@ -14,6 +14,8 @@ export interface ExecutionView {
   readonly status: string;
   readonly error?: string;
   readonly cause?: string;
+  /** The output (JSON text) of an execution that succeeded. */
+  readonly output?: string;
 }
 
 export interface DeploymentLauncher {
@@ -49,6 +51,7 @@ export class SfnDeploymentLauncher implements DeploymentLauncher {
       status: out.status ?? 'RUNNING',
       ...(out.error ? { error: out.error } : {}),
       ...(out.cause ? { cause: out.cause } : {}),
+      ...(out.output !== undefined ? { output: out.output } : {}),
     };
   }
 }

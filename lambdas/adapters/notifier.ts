@@ -2,6 +2,7 @@
  * Notifier: deployment events to the environment's SNS topic, and pages for rollbacks that failed.
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { executionConsoleUrl } from '../domain/links';
 import { awsCall } from './aws-call';
 
 export interface Notification {
@@ -43,12 +44,17 @@ export class SnsNotifier implements Notifier {
 
   private async publish(topicArn: string | undefined, n: Notification): Promise<void> {
     if (!topicArn) return;
+    // Every event links to its execution in the Step Functions console.
+    const message =
+      typeof n.executionArn === 'string' && n.consoleUrl === undefined
+        ? { ...n, consoleUrl: executionConsoleUrl(n.executionArn) }
+        : n;
     await awsCall(() =>
       this.sns.send(
         new PublishCommand({
           TopicArn: topicArn,
           Subject: `[${n.environment}] ${n.service}: ${n.event}`.slice(0, 99),
-          Message: JSON.stringify(n),
+          Message: JSON.stringify(message),
           MessageAttributes: {
             event: { DataType: 'String', StringValue: n.event },
             environment: { DataType: 'String', StringValue: n.environment },

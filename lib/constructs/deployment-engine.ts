@@ -11,6 +11,7 @@ import { stateMachineName } from '../../lambdas/domain/naming';
 import {
   DEPLOYMENT_KINDS,
   definitionText,
+  executionTimeoutSeconds,
   STATE_MACHINE_KINDS,
   substitutionOfHandler,
   type StateMachineKind,
@@ -27,6 +28,12 @@ export interface DeploymentEngineProps {
   readonly alerts: sns.ITopic;
   /** Where events that the rollback and reconcile functions failed to handle end up. */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The environments whose deployment state machines this stack's promotions may start: those in this stack's
+   * account and region (Step Functions has no resource policy that would let another account start them).
+   * @default this environment alone
+   */
+  readonly promotionEnvironments?: readonly string[];
 }
 
 /** What each function may do, beyond the table: the least each needs, on the resources the config names. */
@@ -42,6 +49,7 @@ type Permission =
   | 'metrics'
   | 'stop'
   | 'decide'
+  | 'startDeployments'
   | 'notify'
   | 'page';
 
@@ -128,6 +136,11 @@ const FUNCTIONS: Record<
     permissions: [],
     invokedBy: 'the envctl CLI',
   },
+  'promote-step': {
+    description: "Takes a release through environments: starts and follows each one's deployment",
+    permissions: ['startDeployments', 'notify'],
+    invokedBy: 'Step Functions',
+  },
 };
 
 /**
@@ -175,6 +188,10 @@ export class DeploymentEngine extends Construct {
       ...new Set(services.flatMap((s) => [s.targetGroups.blue, s.targetGroups.green])),
     ];
     const alarmArns = [arn('cloudwatch', 'alarm', '*', ArnFormat.COLON_RESOURCE_NAME)];
+    const promotionEnvironments = props.promotionEnvironments ?? [env.name];
+    const promotedMachines = promotionEnvironments.flatMap((e) =>
+      DEPLOYMENT_KINDS.map((k) => stateMachineName(props.project, e, k)),
+    );
 
     const statements: Record<Permission, iam.PolicyStatement[]> = {
       describe: [new iam.PolicyStatement({ actions: ['ecs:DescribeServices'], resources: serviceArns })],
@@ -232,6 +249,20 @@ export class DeploymentEngine extends Construct {
           resources: DEPLOYMENT_KINDS.map(smArn),
         }),
       ],
+      startDeployments: [
+        new iam.PolicyStatement({
+          actions: ['states:StartExecution'],
+          resources: promotedMachines.map((name) =>
+            arn('states', 'stateMachine', name, ArnFormat.COLON_RESOURCE_NAME),
+          ),
+        }),
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          resources: promotedMachines.map((name) =>
+            arn('states', 'execution', `${name}:*`, ArnFormat.COLON_RESOURCE_NAME),
+          ),
+        }),
+      ],
       notify: [
         new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [props.notifications.topicArn] }),
       ],
@@ -252,16 +283,14 @@ export class DeploymentEngine extends Construct {
         ...(spec.invokedBy.includes('EventBridge') ? { deadLetterQueue: props.deadLetterQueue } : {}),
       }).bindTable(props.table, handler === 'rollback-history' ? 'read' : 'readWrite');
       for (const p of spec.permissions) for (const s of statements[p]) fn.addToRolePolicy(s);
-      acknowledgeWildcards(fn, spec.permissions, env, props.project);
+      acknowledgeWildcards(fn, spec.permissions, env, props.project, promotedMachines);
       if (spec.invokedBy !== 'EventBridge' && !spec.invokedBy.includes('EventBridge'))
         acknowledgeSynchronous(fn, spec.invokedBy);
       this.functions[handler] = fn;
     }
 
     for (const kind of STATE_MACHINE_KINDS) {
-      const text = definitionText(kind, {
-        timeoutSeconds: kind === 'rollback' ? 900 : env.rollback.deploymentTimeoutSeconds,
-      });
+      const text = definitionText(kind, { timeoutSeconds: executionTimeoutSeconds(kind, env.rollback) });
       const used = Object.keys(FUNCTIONS).filter((h) => text.includes(`\${${substitutionOfHandler(h)}}`));
       const logGroup = new logs.LogGroup(this, `${pascal(kind)}ExecutionLogs`, {
         retention: logs.RetentionDays.THREE_MONTHS,
@@ -271,9 +300,10 @@ export class DeploymentEngine extends Construct {
         stateMachineName: stateMachineName(props.project, env.name, kind),
         stateMachineType: sfn.StateMachineType.STANDARD,
         definitionBody: sfn.DefinitionBody.fromString(text),
-        definitionSubstitutions: Object.fromEntries(
-          used.map((h) => [substitutionOfHandler(h), this.functions[h]!.functionArn]),
-        ),
+        definitionSubstitutions: {
+          ...Object.fromEntries(used.map((h) => [substitutionOfHandler(h), this.functions[h]!.functionArn])),
+          ...(text.includes('${Project}') ? { Project: props.project } : {}),
+        },
         logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
         tracingEnabled: true,
       });
@@ -299,6 +329,7 @@ function acknowledgeWildcards(
   permissions: Permission[],
   env: EnvironmentConfig,
   project: string,
+  promotedMachines: readonly string[],
 ): void {
   const v = Validations.of(fn.role!);
   // As cdk-nag renders the ARNs built above.
@@ -325,6 +356,14 @@ function acknowledgeWildcards(
       ack(
         arn('states', `execution:${stateMachineName(project, env.name, k)}:*`),
         "Executions of this environment's own deployment state machines.",
+      );
+    }
+  }
+  if (permissions.includes('startDeployments')) {
+    for (const name of promotedMachines) {
+      ack(
+        arn('states', `execution:${name}:*`),
+        'Executions of the deployment state machines a promotion starts, in this account and region.',
       );
     }
   }

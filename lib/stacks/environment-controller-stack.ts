@@ -101,6 +101,10 @@ export class EnvironmentControllerStack extends Stack {
       table: this.table.table,
       notifications,
       alerts,
+      // A promotion run by this stack can start the deployments of the environments in its account and region.
+      promotionEnvironments: props.config.environments
+        .filter((e) => e.account === env.account && e.region === env.region)
+        .map((e) => e.name),
     });
     this.triggers = new RollbackTriggers(this, 'Triggers', {
       environment: env,

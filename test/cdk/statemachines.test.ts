@@ -1,7 +1,13 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { stateMachineName } from '../../lambdas/domain/naming';
-import { definitionText, STATE_MACHINE_KINDS, substitute, substitutionNames } from '../../statemachines';
+import {
+  definitionText,
+  executionTimeoutSeconds,
+  STATE_MACHINE_KINDS,
+  substitute,
+  substitutionNames,
+} from '../../statemachines';
 import { sampleConfig, synthApp } from '../support/synth';
 
 const config = sampleConfig();
@@ -19,9 +25,7 @@ describe.each(stacks.map((s, i) => [s.stackName, s, config.environments[i]!] as 
         const name = stateMachineName(config.project, env.name, kind);
         const resource = Object.values(machines).find((m) => m.Properties.StateMachineName === name);
         expect(resource).toBeDefined();
-        const text = definitionText(kind, {
-          timeoutSeconds: kind === 'rollback' ? 900 : env.rollback.deploymentTimeoutSeconds,
-        });
+        const text = definitionText(kind, { timeoutSeconds: executionTimeoutSeconds(kind, env.rollback) });
         expect(resource!.Properties.DefinitionString).toBe(text);
         // Every substitution the definition uses is filled by the stack, with a function of the stack.
         expect(Object.keys(resource!.Properties.DefinitionSubstitutions).sort()).toEqual(
