@@ -534,6 +534,34 @@ export class DeploymentStore {
     }
   }
 
+  /**
+   * Keeps a malformed event that a function dropped, with the reason, for a while: dropped, not lost.
+   */
+  async putDroppedEvent(
+    handler: string,
+    reason: string,
+    event: unknown,
+    at: string,
+    expiresAt: number,
+  ): Promise<void> {
+    const text = JSON.stringify(event) ?? 'undefined';
+    await this.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: `DROPPED#${handler}`,
+          sk: `${at}#${Math.random().toString(36).slice(2, 10)}`,
+          kind: 'DROPPED_EVENT',
+          handler,
+          reason,
+          at,
+          event: text.length > 8_000 ? `${text.slice(0, 8_000)}…` : text,
+          expiresAt,
+        },
+      }),
+    );
+  }
+
   private async list(
     kind: RecordKind,
     env: string,

@@ -9,6 +9,9 @@ import { lambdaHandler } from '../runtime/handler';
 import { ROLLBACK_CLIENTS } from '../runtime/rollback-clients';
 import { logger } from '../runtime/logger';
 
+/** How long a dropped event is kept for inspection. */
+const DROPPED_EVENT_DAYS = 30;
+
 export function make(deps: Deps, recorder?: MetricsRecorder) {
   const ports = portsFrom(deps, recorder);
   return async (event: unknown) => {
@@ -16,6 +19,14 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
     if (!parsed.success) {
       const reason = `not an execution status change: ${parsed.error.issues[0]?.path.join('.') || 'event'} ${parsed.error.issues[0]?.message}`;
       logger.warn('malformed event dropped', { reason, event });
+      const now = deps.clock.now();
+      await ports.store.putDroppedEvent(
+        'reconcile',
+        reason,
+        event,
+        now.toISOString(),
+        Math.floor(now.getTime() / 1000) + DROPPED_EVENT_DAYS * 86_400,
+      );
       return { outcome: 'dropped' as const, reason };
     }
     const result = await onExecutionEnded(ports, parsed.data);

@@ -12,6 +12,9 @@ import { logger } from '../runtime/logger';
 
 export type Event = { deployment: DeploymentContext; rollback: RollbackRequest } | Record<string, unknown>;
 
+/** How long a dropped event is kept for inspection. */
+const DROPPED_EVENT_DAYS = 30;
+
 export function make(deps: Deps, recorder?: MetricsRecorder) {
   const ports = portsFrom(deps, recorder);
   return async (event: Event): Promise<TriggerResult | { outcome: 'dropped'; reason: string }> => {
@@ -25,6 +28,14 @@ export function make(deps: Deps, recorder?: MetricsRecorder) {
     if (!parsed.success) {
       const reason = `not an alarm state change or rollback request: ${parsed.error.issues[0]?.path.join('.') || 'event'} ${parsed.error.issues[0]?.message}`;
       logger.warn('malformed event dropped', { reason, event });
+      const now = deps.clock.now();
+      await ports.store.putDroppedEvent(
+        'rollback',
+        reason,
+        event,
+        now.toISOString(),
+        Math.floor(now.getTime() / 1000) + DROPPED_EVENT_DAYS * 86_400,
+      );
       return { outcome: 'dropped', reason };
     }
     const result = await onAlarm(ports, parsed.data);

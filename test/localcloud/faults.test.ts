@@ -8,7 +8,14 @@ import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { FaultInjector, type Fault } from '../../localcloud/faults';
 import { checkInvariants, type RunRef } from '../../localcloud/invariants';
 import { LocalCloud } from '../../localcloud';
-import { deploymentRecords, eventually, readPercentilesAsMaximum, serviceOf, traffic } from './support/world';
+import {
+  deploymentRecords,
+  eventually,
+  readPercentilesAsMaximum,
+  serviceOf,
+  tableItems,
+  traffic,
+} from './support/world';
 
 jest.setTimeout(120_000);
 
@@ -32,6 +39,11 @@ beforeAll(async () => {
   readPercentilesAsMaximum(cloud);
 });
 afterAll(async () => cloud?.stop());
+
+const droppedEvents = async (handler: string) =>
+  (await tableItems(cloud)).filter(
+    (i) => i.kind === 'DROPPED_EVENT' && i.handler === handler && String(i.reason).length > 0,
+  );
 afterEach(async () => {
   faults.disarm();
   expect(await checkInvariants(cloud, runs)).toEqual([]);
@@ -163,8 +175,11 @@ it.each([
   ['something else entirely', { hello: 'world' }],
 ])('the rollback function drops %s without crashing and changes nothing', async (_n, event) => {
   const before = await deploymentRecords(cloud);
+  const dropped = await droppedEvents('rollback');
   await expect(cloud.handlers.invoke('rollback', event)).resolves.toMatchObject({ outcome: 'dropped' });
   expect(await deploymentRecords(cloud)).toEqual(before);
+  // Dropped, not lost: kept with the reason.
+  expect(await droppedEvents('rollback')).toHaveLength(dropped.length + 1);
 });
 
 it.each([
@@ -190,6 +205,8 @@ it.each([
   ],
 ])('the reconciler drops %s without crashing and changes nothing', async (_n, event) => {
   const before = await deploymentRecords(cloud);
+  const dropped = await droppedEvents('reconcile');
   await expect(cloud.handlers.invoke('reconcile', event)).resolves.toMatchObject({ outcome: 'dropped' });
   expect(await deploymentRecords(cloud)).toEqual(before);
+  expect(await droppedEvents('reconcile')).toHaveLength(dropped.length + 1);
 });
