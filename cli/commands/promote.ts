@@ -122,6 +122,7 @@ export function promoteCommand(io: CliIo, services: CommandServices): Command {
             `promotion ${promotionId} of ${input.image} through ${through.map((e) => e.name).join(' → ')} started${consoleUrl ? `: ${consoleUrl}` : ''}\n`,
           );
           const record = await followPromotion(io, services, targets, target, promotionId, executionArn);
+          const reasons = record ? await stageReasons(record, targets) : new Map<string, string>();
           io.out(
             options.json
               ? json({
@@ -131,12 +132,13 @@ export function promoteCommand(io: CliIo, services: CommandServices): Command {
                   outcome: record?.status ?? 'FAILED',
                   record: record ?? null,
                 })
-              : summary(promotionId, record),
+              : summary(promotionId, record, reasons),
           );
           if (record?.status !== 'SUCCEEDED') {
             const at = record?.stages.find((s) => !['SUCCEEDED', 'PENDING', 'SKIPPED'].includes(s.status));
+            const why = at ? (reasons.get(at.environment) ?? at.detail ?? at.status) : record?.error;
             throw new OutcomeError(
-              `promotion ${promotionId} ended ${record?.status ?? 'without a record'}${at ? ` at ${at.environment}: ${at.detail ?? at.status}` : record?.error ? `: ${record.error}` : ''}`,
+              `promotion ${promotionId} ended ${record?.status ?? 'without a record'}${at ? ` at ${at.environment}` : ''}${why ? `: ${why}` : ''}`,
             );
           }
         },
@@ -230,14 +232,45 @@ async function promotionView(
       : undefined;
   const head = `${record.status}  ${stages}${waiting ? `  ${waiting}` : ''}`;
   const key = `${head}${detail ? `  | ${current!.environment}: ${detail.key}` : ''}`;
+  // The time of the newest event: the deploying stage's, else the promotion's.
+  const at = detail ? detail.line.slice(0, 8) : (record.timeline.at(-1)?.at ?? '').slice(11, 19);
   return {
     key,
-    line: `${(record.timeline.at(-1)?.at ?? '--:--:--').slice(11, 19)}  ${key}`,
+    line: `${at}  ${key}`,
     block: [head, ...(detail ? detail.block.map((l) => `  ${l}`) : [])],
   };
 }
 
-function summary(promotionId: string, record: PromotionRecord | undefined): string {
+/**
+ * Why each stage that did not succeed ended so, from its deployment's own record (the promotion's function cannot
+ * read another environment's table; the CLI can): `deployment <id> ended ROLLED_BACK (trigger …): …`.
+ */
+async function stageReasons(
+  record: PromotionRecord,
+  targets: ReadonlyMap<string, Target>,
+): Promise<Map<string, string>> {
+  const reasons = new Map<string, string>();
+  for (const stage of record.stages) {
+    const target = targets.get(stage.environment);
+    if (!stage.deploymentId || stage.status === 'SUCCEEDED' || !target) continue;
+    const deployment = await new DeploymentStore(target.deps.dynamodb, target.outputs.tableName)
+      .getDeployment(stage.deploymentId)
+      .catch(() => undefined);
+    if (deployment?.error) {
+      reasons.set(
+        stage.environment,
+        `deployment ${stage.deploymentId} ended ${deployment.status}${deployment.trigger ? ` (trigger ${deployment.trigger})` : ''}: ${deployment.error}`,
+      );
+    }
+  }
+  return reasons;
+}
+
+function summary(
+  promotionId: string,
+  record: PromotionRecord | undefined,
+  reasons: ReadonlyMap<string, string>,
+): string {
   if (!record)
     return `Promotion  ${promotionId}\nOutcome    no record: the promotion's first step did not run\n`;
   const rows = record.stages.map((s: StageRecord) => [
@@ -245,12 +278,19 @@ function summary(promotionId: string, record: PromotionRecord | undefined): stri
     s.strategy,
     s.status,
     s.deploymentId ?? '-',
-    s.detail ?? '',
+    reasons.get(s.environment)?.replace(/^deployment \S+ ended \S+ (\(trigger (\S+)\))?:? ?/, '$2: ') ??
+      s.detail ??
+      '',
   ]);
   return `${table([
     ['Promotion', promotionId],
     ['Outcome', record.status],
     ['Release', `${record.image} of ${record.service}`],
-    ...(record.error ? [['Stopped', record.error]] : []),
+    // Why it stopped: the deployment's own record says it best, else the promotion's.
+    ...(reasons.size > 0
+      ? [...reasons].map(([env, reason]) => [`Stopped in ${env}`, reason])
+      : record.error
+        ? [['Stopped', record.error]]
+        : []),
   ])}\n\n${table([['ENVIRONMENT', 'STRATEGY', 'STATUS', 'DEPLOYMENT', 'DETAIL'], ...rows], '  ')}\n`;
 }
