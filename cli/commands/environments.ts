@@ -92,6 +92,10 @@ export function environmentsCommand(io: CliIo): Command {
   return new Command('environments')
     .description('List the configured environments and the services each one manages')
     .option('--json', 'print JSON for scripts instead of text')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  envctl environments\n  envctl environments --json --config path/to/environments.json',
+    )
     .action((options: { json?: boolean }, command: Command) => {
       const config = loadConfig(command.optsWithGlobals<GlobalOptions>());
       const environments = summarize(config);
