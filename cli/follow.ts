@@ -14,6 +14,7 @@ import type { CliIo } from './context';
 export class ProgressWriter {
   private drawn = 0;
   private lastKey = '';
+  private lastBlock = '';
 
   constructor(
     private readonly io: CliIo,
@@ -24,8 +25,10 @@ export class ProgressWriter {
   show(view: { readonly line: string; readonly block: readonly string[]; readonly key: string }): void {
     if (this.tty) {
       const lines = view.block.map((l) => (l.length > 150 ? `${l.slice(0, 149)}…` : l));
+      if (this.drawn && lines.join('\n') === this.lastBlock) return;
       this.io.err(`${this.drawn ? `\x1b[${this.drawn}A\x1b[J` : ''}${lines.join('\n')}\n`);
       this.drawn = lines.length;
+      this.lastBlock = lines.join('\n');
       return;
     }
     if (view.key !== this.lastKey) this.io.err(`${view.line}\n`);
@@ -99,14 +102,14 @@ export async function followDeployment(
   target: Target,
   deploymentId: string,
   executionArn: string,
-  onRecord: (record: DeploymentRecord) => void,
+  onRecord: (record: DeploymentRecord) => void | Promise<void>,
 ): Promise<DeploymentEnd> {
   const store = new DeploymentStore(target.deps.dynamodb, target.outputs.tableName);
   const launcher = new SfnDeploymentLauncher(target.deps.sfn);
   let afterEnd = 0;
   for (;;) {
     const record = await store.getDeployment(deploymentId);
-    if (record) onRecord(record);
+    if (record) await onRecord(record);
     const execution = await launcher.describe(executionArn);
     if (record && isTerminal(record.status)) {
       return { deploymentId, executionArn, outcome: record.status, record, execution };

@@ -41,6 +41,19 @@ export function addTargetOptions(command: Command): Command {
     .option('--json', 'print JSON for scripts instead of text');
 }
 
+/** `--local-approval`: how a command decides, in its own local cloud, an approval nothing else can reach. */
+export const localApprovalOption = () =>
+  new Option(
+    '--local-approval <decision>',
+    'with --local: decide an approval it waits for yourself, as nothing outside this command reaches its local cloud',
+  ).choices(['approve', 'reject']);
+
+/** Checks that `--local-approval` comes with `--local`. */
+export function checkLocalApproval(options: { local?: boolean; localApproval?: string }): void {
+  if (options.localApproval && !options.local)
+    throw new UsageError('--local-approval applies only with --local');
+}
+
 export const asOption = () =>
   new Option(
     '--as <name>',

@@ -91,6 +91,7 @@ export class AwsBackend implements Backend {
     const pollMs = this.options.pollMs ?? 3000;
     return {
       kind: 'aws',
+      ephemeral: false,
       project: this.config.project,
       environment: env,
       stackName,

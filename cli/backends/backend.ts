@@ -19,6 +19,11 @@ export interface StackOutputs {
 /** One environment's controller, ready to use. */
 export interface Target {
   readonly kind: 'aws' | 'local';
+  /**
+   * A local cloud started for this one command: nothing outside the command can reach it, so an approval it
+   * waits for can only be decided by the command itself (`--local-approval`).
+   */
+  readonly ephemeral: boolean;
   readonly project: string;
   /** The environment as this backend knows it (the local cloud's resources carry moto's ARNs). */
   readonly environment: EnvironmentConfig;

@@ -24,6 +24,8 @@ export interface LocalBackendOptions {
   readonly standsInFor?: readonly string[];
   /** Called by `close()`. @default nothing: whoever started the cloud stops it */
   readonly onClose?: () => Promise<void>;
+  /** Whether the cloud lives for one command only (`--local`). @default false */
+  readonly ephemeral?: boolean;
 }
 
 /** A backend bound to one running local cloud. */
@@ -48,6 +50,7 @@ export class LocalBackend implements Backend {
     const pollMs = this.options.pollMs ?? 100;
     return {
       kind: 'local',
+      ephemeral: this.options.ephemeral ?? false,
       project: cloud.config.project,
       environment: env,
       stackName: cloud.controller.stackName,
@@ -95,6 +98,7 @@ export async function startLocalBackend(config: ProjectConfig, environment: stri
       accountId: env.account,
     });
     return new LocalBackend(cloud, {
+      ephemeral: true,
       onClose: async () => {
         evaluator.detach();
         for (const w of workloads) w.detach();

@@ -8,12 +8,16 @@ import { Command, Option } from 'commander';
 import { STRATEGIES, type Strategy } from '../../lambdas/domain/config';
 import { checkOptionsFitStrategy, ExecutionInput, parseInput } from '../../lambdas/domain/input';
 import type { DeploymentRecord } from '../../lambdas/domain/records';
+import { decideApproval } from '../../lambdas/engine/approval';
+import { portsFrom } from '../../lambdas/engine/ports';
 import { stateMachineArn, type Target } from '../backends/backend';
 import { loadConfig, OutcomeError, type CliIo, type GlobalOptions } from '../context';
 import { deploymentView, followDeployment, ProgressWriter, type DeploymentEnd } from '../follow';
 import {
   addTargetOptions,
   asOption,
+  checkLocalApproval,
+  localApprovalOption,
   executionName,
   parseSteps,
   parseWhole,
@@ -35,6 +39,7 @@ interface DeployOptions extends TargetOptions {
   readonly reason?: string;
   readonly as?: string;
   readonly wait: boolean;
+  readonly localApproval?: 'approve' | 'reject';
 }
 
 export function deployCommand(io: CliIo, services: CommandServices): Command {
@@ -55,7 +60,8 @@ export function deployCommand(io: CliIo, services: CommandServices): Command {
     .option('--bake <seconds>', 'bake time under the health gate after each step', parseWhole('--bake'))
     .option('--reason <text>', 'why, kept on the record')
     .addOption(asOption())
-    .option('--no-wait', 'start it and return at once with the deployment id');
+    .option('--no-wait', 'start it and return at once with the deployment id')
+    .addOption(localApprovalOption());
   return addTargetOptions(command)
     .addHelpText(
       'after',
@@ -75,6 +81,7 @@ export function deployCommand(io: CliIo, services: CommandServices): Command {
       const config = loadConfig(cmd.optsWithGlobals<GlobalOptions>());
       const env = requireEnvironment(config, envName);
       const service = requireService(env, serviceName);
+      checkLocalApproval(options);
       const strategy = options.strategy ?? service.deployment.strategy;
       const strategyOptions = {
         ...(options.steps ? { steps: options.steps } : {}),
@@ -115,7 +122,9 @@ export function deployCommand(io: CliIo, services: CommandServices): Command {
             );
             if (!options.json)
               io.err(
-                `started ${strategy} deployment of ${input.image}; follow it with envctl status ${env.name} ${service.name}\n`,
+                target.ephemeral
+                  ? `started ${strategy} deployment of ${input.image}; the local cloud stops with this command, which ends it\n`
+                  : `started ${strategy} deployment of ${input.image}; follow it with envctl status ${env.name} ${service.name}\n`,
               );
             return;
           }
@@ -123,9 +132,28 @@ export function deployCommand(io: CliIo, services: CommandServices): Command {
             `${strategy} deployment ${deploymentId} of ${input.image} started${consoleUrl ? `: ${consoleUrl}` : ''}\n`,
           );
           const progress = new ProgressWriter(io, services.tty ?? Boolean(process.stderr.isTTY));
-          const end = await followDeployment(target, deploymentId, executionArn, (record) =>
-            progress.show(deploymentView(record)),
-          );
+          let decided = false;
+          const end = await followDeployment(target, deploymentId, executionArn, async (record) => {
+            progress.show(deploymentView(record));
+            if (record.status !== 'AWAITING_APPROVAL' || !target.ephemeral || decided) return;
+            // Nothing outside this command reaches its local cloud: the command decides, or ends.
+            if (!options.localApproval) {
+              throw new OutcomeError(
+                `deployment ${deploymentId} waits for approval, which nothing outside this command can give its local cloud: run it again with --local-approval approve (or reject)`,
+              );
+            }
+            decided = true;
+            await decideApproval(portsFrom(target.deps), {
+              deploymentId,
+              decision: options.localApproval,
+              decidedBy: input.requestedBy!,
+              comment: 'decided with --local-approval',
+            });
+            progress.release();
+            io.err(
+              `approval ${options.localApproval === 'approve' ? 'approved' : 'rejected'} as ${input.requestedBy} (--local-approval)\n`,
+            );
+          });
           progress.release();
           io.out(options.json ? json(result(end, consoleUrl)) : summary(end, target, consoleUrl));
           if (end.outcome !== 'SUCCEEDED') {

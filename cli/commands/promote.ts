@@ -10,6 +10,9 @@ import { DeploymentStore } from '../../lambdas/adapters/deployment-store';
 import { SfnDeploymentLauncher } from '../../lambdas/adapters/deployment-launcher';
 import { findService, type EnvironmentConfig, type ProjectConfig } from '../../lambdas/domain/config';
 import { parseInput } from '../../lambdas/domain/input';
+import { decideApproval } from '../../lambdas/engine/approval';
+import { portsFrom } from '../../lambdas/engine/ports';
+import { decidePromotion, promotionPortsFrom } from '../../lambdas/engine/promotion';
 import {
   isPromotionTerminal,
   PromotionInput,
@@ -22,6 +25,8 @@ import { deploymentView, ProgressWriter } from '../follow';
 import {
   addTargetOptions,
   asOption,
+  checkLocalApproval,
+  localApprovalOption,
   executionName,
   parseList,
   requester,
@@ -39,6 +44,7 @@ interface PromoteOptions extends TargetOptions {
   readonly reason?: string;
   readonly as?: string;
   readonly wait: boolean;
+  readonly localApproval?: 'approve' | 'reject';
 }
 
 export function promoteCommand(io: CliIo, services: CommandServices): Command {
@@ -55,7 +61,8 @@ export function promoteCommand(io: CliIo, services: CommandServices): Command {
     )
     .option('--reason <text>', 'why, kept on every record')
     .addOption(asOption())
-    .option('--no-wait', 'start it and return at once with the promotion id');
+    .option('--no-wait', 'start it and return at once with the promotion id')
+    .addOption(localApprovalOption());
   return addTargetOptions(command)
     .addHelpText(
       'after',
@@ -73,6 +80,7 @@ export function promoteCommand(io: CliIo, services: CommandServices): Command {
     )
     .action(async (serviceName: string, options: PromoteOptions, cmd: Command) => {
       const config = loadConfig(cmd.optsWithGlobals<GlobalOptions>());
+      checkLocalApproval(options);
       const through = environmentsThrough(config, serviceName, options.through);
       const home = through.at(-1)!;
       checkReach(through, home);
@@ -121,7 +129,10 @@ export function promoteCommand(io: CliIo, services: CommandServices): Command {
           io.err(
             `promotion ${promotionId} of ${input.image} through ${through.map((e) => e.name).join(' → ')} started${consoleUrl ? `: ${consoleUrl}` : ''}\n`,
           );
-          const record = await followPromotion(io, services, targets, target, promotionId, executionArn);
+          const record = await followPromotion(io, services, targets, target, promotionId, executionArn, {
+            decision: options.localApproval,
+            decidedBy: input.requestedBy!,
+          });
           const reasons = record ? await stageReasons(record, targets) : new Map<string, string>();
           io.out(
             options.json
@@ -188,6 +199,7 @@ async function followPromotion(
   home: Target,
   promotionId: string,
   executionArn: string,
+  local: { readonly decision?: 'approve' | 'reject'; readonly decidedBy: string },
 ): Promise<PromotionRecord | undefined> {
   const store = new DeploymentStore(home.deps.dynamodb, home.outputs.tableName);
   const launcher = new SfnDeploymentLauncher(home.deps.sfn);
@@ -196,6 +208,13 @@ async function followPromotion(
   for (;;) {
     const record = await store.getPromotion(promotionId);
     if (record) progress.show(await promotionView(record, targets));
+    if (record && home.ephemeral) {
+      const decided = await decideLocally(record, targets, local);
+      if (decided) {
+        progress.release();
+        io.err(`${decided} (--local-approval)\n`);
+      }
+    }
     if (record && isPromotionTerminal(record.status)) {
       progress.release();
       return record;
@@ -207,6 +226,51 @@ async function followPromotion(
     }
     await home.pause();
   }
+}
+
+/**
+ * In a local cloud that lives for this command only, nothing else can decide an approval the promotion or its
+ * deployment waits for: the command decides as `--local-approval` says, or ends. Returns what it decided.
+ */
+async function decideLocally(
+  record: PromotionRecord,
+  targets: ReadonlyMap<string, Target>,
+  local: { readonly decision?: 'approve' | 'reject'; readonly decidedBy: string },
+): Promise<string | undefined> {
+  const stage = record.stages[record.stageIndex];
+  const target = stage ? targets.get(stage.environment) : undefined;
+  const deployment =
+    stage?.status === 'DEPLOYING' && stage.deploymentId && target
+      ? await new DeploymentStore(target.deps.dynamodb, target.outputs.tableName).getDeployment(
+          stage.deploymentId,
+        )
+      : undefined;
+  const waiting =
+    record.status === 'AWAITING_APPROVAL'
+      ? record.promotionId
+      : deployment?.status === 'AWAITING_APPROVAL'
+        ? deployment.deploymentId
+        : undefined;
+  if (!waiting) return undefined;
+  if (!local.decision) {
+    throw new OutcomeError(
+      `${waiting} waits for approval, which nothing outside this command can give its local cloud: run it again with --local-approval approve (or reject)`,
+    );
+  }
+  const raw = {
+    decision: local.decision,
+    decidedBy: local.decidedBy,
+    comment: 'decided with --local-approval',
+  };
+  if (waiting === record.promotionId) {
+    await decidePromotion(promotionPortsFrom(targets.get(record.stages.at(-1)!.environment)!.deps), {
+      promotionId: waiting,
+      ...raw,
+    });
+  } else {
+    await decideApproval(portsFrom(target!.deps), { deploymentId: waiting, ...raw });
+  }
+  return `${waiting} ${local.decision === 'approve' ? 'approved' : 'rejected'} as ${local.decidedBy}`;
 }
 
 /** The stages in one line, and the deploying stage's own progress under it. */

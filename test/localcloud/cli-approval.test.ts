@@ -17,7 +17,12 @@ let store: DeploymentStore;
 let load: ReturnType<typeof traffic>;
 
 beforeAll(async () => {
-  cloud = await LocalCloud.start({ environment: 'production', logLevel: 'SILENT' });
+  // Traffic every 15 simulated seconds: a health check right after a shift always finds some in its window.
+  cloud = await LocalCloud.start({
+    environment: 'production',
+    logLevel: 'SILENT',
+    clock: { tickSeconds: 15 },
+  });
   readPercentilesAsMaximum(cloud);
   cli = cliWith(new LocalBackend(cloud, { pollMs: 20 }));
   store = new DeploymentStore(cloud.clients.dynamodb, cloud.deps.tableName);
@@ -114,6 +119,41 @@ describe('a deployment awaiting approval', () => {
     expect(lines(again.stderr)).toEqual([
       `error: invalid decision: deployment ${id} is ROLLED_BACK, not waiting for approval`,
     ]);
+  });
+});
+
+describe('--local, where the cloud lives for one command', () => {
+  let local: Cli;
+  beforeAll(() => {
+    local = cliWith(new LocalBackend(cloud, { pollMs: 20, ephemeral: true }));
+  });
+  const image = ['--image', 'public.ecr.aws/nginx/nginx:1.32', '--bake', '60', '--local'];
+
+  it('a deployment waiting for approval ends the command, saying how to decide it', async () => {
+    const run = await local(['deploy', 'production', 'checkout', ...image]);
+
+    expect(run.code).toBe(2);
+    const waiting = await awaitingApproval();
+    expect(lines(run.stderr).at(-1)).toBe(
+      `error: deployment ${waiting.deploymentId} waits for approval, which nothing outside this command can give its local cloud: run it again with --local-approval approve (or reject)`,
+    );
+    expect((await cli(['reject', waiting.deploymentId])).code).toBe(0); // here the cloud outlives the command
+  });
+
+  it('--local-approval approve: the command approves it itself and the deployment SUCCEEDS', async () => {
+    const run = await local([
+      'deploy',
+      'production',
+      'checkout',
+      ...image,
+      '--local-approval',
+      'approve',
+      '--as',
+      'erin',
+    ]);
+
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('approval approved as erin (--local-approval)');
   });
 });
 
