@@ -135,11 +135,14 @@ export function readPercentilesAsMaximum(cloud: LocalCloud): void {
   );
 }
 
-/** Polls until `check` returns a value, a bounded number of times (for work another actor finishes). */
+/**
+ * Polls until `check` returns a value, every 50 ms for at most 30 s (for work another actor finishes; a loaded
+ * machine made 5 s too short).
+ */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
   what: string,
-  attempts = 100,
+  attempts = 600,
 ): Promise<T> {
   for (let i = 0; i < attempts; i++) {
     const value = await check();
