@@ -292,6 +292,8 @@ export async function requestApproval(
     deploymentId: ctx.deploymentId,
     message: `${record.image} waits for approval before ${ctx.step.weight}% of traffic: envctl approve ${ctx.deploymentId}`,
     executionArn: ctx.executionArn,
+    stableImage: record.stable?.image,
+    candidateImage: record.image,
   });
 }
 
