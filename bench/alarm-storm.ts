@@ -11,7 +11,7 @@ import { loadConfigFile } from '../lib/config/load';
 import type { LocalCloud } from '../localcloud';
 import { destroyClients, localClients, type LocalClients } from '../localcloud/clients';
 import { listenerWeights } from '../localcloud/testing';
-import { isWrite, recordCalls, writtenItems, type AwsCall } from './support/calls';
+import { isWrite, recordCalls, refusedByCondition, writtenItems, type AwsCall } from './support/calls';
 import { alarmEvent, ENVIRONMENT, manyServices, release, withCloud } from './support/cloud';
 import { ms, seconds, summarize, table } from './support/stats';
 import type { Benchmark, BenchContext, SectionOutput } from './support/types';
@@ -251,8 +251,14 @@ function report(r: {
   const idleRolledBack = [...rollbacksOf.keys()].filter((name) => !r.activeNames.has(name)).length;
   const byOutcome = (o: string) => r.records.filter((x) => x.outcome === o).length;
   const writes = r.calls.filter(isWrite);
-  const failedCalls = r.calls.filter((c) => c.failed);
-  const failedBy = [...new Set(failedCalls.map((c) => `${c.service} ${c.command}`))];
+  const refused = r.calls.filter(refusedByCondition);
+  const faults = r.calls.filter((c) => c.failed && !refusedByCondition(c));
+  const kinds = (calls: readonly AwsCall[]) =>
+    [
+      ...new Set(
+        calls.map((c) => `${c.command} ${c.error?.status ?? ''} ${c.error?.name ?? ''}`.replace(/\s+/g, ' ')),
+      ),
+    ].join(', ');
   const latency = summarize([...r.latencies]);
   const idle = SERVICES - ACTIVE;
   const distinctIdleEvents = idle * (EVENTS_PER_SERVICE - REDELIVERED);
@@ -333,8 +339,12 @@ function report(r: {
           `${r.calls.length} (${(r.calls.length / (r.stormMs / 1000)).toFixed(0)} per second served by moto)`,
         ],
         [
-          'AWS calls that failed (retried by the handler)',
-          `${failedCalls.length}${failedBy.length ? ` (${failedBy.join(', ')})` : ''}`,
+          'conditional writes refused (the claims and locks doing their job)',
+          `${refused.length}${refused.length ? ` (${kinds(refused)})` : ''}`,
+        ],
+        [
+          'other failed calls (moto faults under concurrent transactions; the handler retries)',
+          `${faults.length}${faults.length ? ` (${kinds(faults)})` : ''}`,
         ],
         ['notifications published (SNS)', `${notifications} (expected ${ACTIVE}: one per rollback)`],
         ['executions stopped (ABORTED in moto)', `${r.aborted} / ${ACTIVE}`],
@@ -348,7 +358,7 @@ function report(r: {
           `provisioning ${SERVICES} services (cloud start)`,
           `${seconds(r.provisionMs)}: moto ${ms(r.timings.motoStart)}, warm-up ${ms(r.timings.warmUp)}, application ${ms(r.timings.application)}, synth ${ms(r.timings.synth)}${r.timings.synthCached ? ' (cached)' : ''}, controller ${ms(r.timings.controller)}`,
         ],
-        [`${ACTIVE} deployments validated and locked (concurrently)`, seconds(r.lockMs)],
+        [`${ACTIVE} deployments validated and locked (one at a time)`, seconds(r.lockMs)],
       ],
     ),
     '',
@@ -356,6 +366,16 @@ function report(r: {
     `all three (the default) it would have ${allKindsResources}, over CloudFormation's ${CLOUDFORMATION_RESOURCE_LIMIT} per stack, and \`cdk synth\``,
     'refuses it. Each service adds two alarms per kind (one per slot): with the defaults, one environment stack',
     `holds about ${Math.floor((CLOUDFORMATION_RESOURCE_LIMIT - (r.resources - SERVICES * ALARMS_PER_KIND)) / (3 * ALARMS_PER_KIND))} services. This storm therefore watches one alarm kind per service.`,
+    ...(rolledBack > rollbacks
+      ? [
+          '',
+          `**Redeliveries during a rollback.** ${rolledBack - rollbacks} events were redeliveries (same event id) of the event`,
+          "that claimed a service's rollback, arriving while that rollback was still running. The handler takes the",
+          'same event for the same owner resuming after a crash, and runs the rollback again: traffic, stop, capacity',
+          'and records are idempotent (still one RESTORED record per service), but each such run published its own',
+          `notification: ${notifications} for ${rollbacks} rollbacks.`,
+        ]
+      : []),
     ...(errors.length > 0 ? ['', `First failures: ${[...new Set(errors)].slice(0, 3).join('; ')}`] : []),
   ];
   return {
@@ -374,7 +394,8 @@ function report(r: {
       lockMs: r.lockMs,
       resources: r.resources,
       errors: [...new Set(errors)].slice(0, 5),
-      failedCalls: failedCalls.length,
+      refusedByCondition: refused.length,
+      faults: faults.length,
     },
   };
 }

@@ -364,11 +364,11 @@ function report(
           "only the project's code, zod and Powertools. The trade-off: the SDK a function runs is the version in the",
           'runtime, which AWS updates on its own schedule, not the one `package-lock.json` pins and the tests run; a',
           'new SDK release reaches the functions without a deploy of ours, and a fix we need waits for the runtime.',
-          'Bundling it back (pinned) is one line. It also moves init time: the runtime loads its SDK clients from',
-          'their CommonJS builds, every function loading all the clients it imports',
+          'Bundling it back (pinned) is one line. Init time: the runtime loads its SDK from the CommonJS builds, every',
+          'client a function imports, which costs more than an SDK bundled from its ES modules and tree-shaken',
           deployedAlt && esm
-            ? `(${ms(deployedAlt.init.median)} here against ${ms(esm.init.median)} for the SDK bundled from its ESM builds and tree-shaken${cjs ? `, ${ms(cjs.init.median)} bundled from its CommonJS builds as before` : ''}).`
-            : '.',
+            ? `(for \`${COMPARED}\`: ${ms(deployedAlt.init.median)} as deployed, ${ms(esm.init.median)} with the SDK bundled that way${cjs ? `, ${ms(cjs.init.median)} bundled from its CommonJS builds as before this change` : ''}; table above).`
+            : '(table above).',
         ]
       : []),
     ...(zodFiles.length > 0 && zodShare > 0.2
@@ -376,7 +376,7 @@ function report(
           '',
           `**zod is ${(100 * zodShare).toFixed(0)} % of the largest bundle.** ${zodFiles.length} Lambda source files import \`{ z }\` from \`zod\`,`,
           'a re-exported namespace object: esbuild cannot tell which of its members are used (Rollup and webpack can),',
-          'so all of zod is bundled, its 40-odd locales included. Importing the namespace (`import * as z from',
+          'so all of zod is bundled, every one of its locales included. Importing the namespace (`import * as z from',
           "'zod'`) lets esbuild drop what is not used, with the same API and behaviour" +
             (externalZod
               ? ` (${kib(externalZod.bytes)} for \`${COMPARED}\` with the SDK external, in the table above).`

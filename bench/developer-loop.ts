@@ -1,7 +1,7 @@
 /** Developer loop: `cdk synth` of the whole app with bundling, and the test suite (`npm test`). */
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { ROOT } from './support/machine';
+import { loadAverage, ROOT } from './support/machine';
 import { childEnv, run as runProcess } from './support/processes';
 import { seconds, table } from './support/stats';
 import type { Benchmark, BenchContext, SectionOutput } from './support/types';
@@ -19,6 +19,8 @@ interface TestRun {
   /** When it was measured, if not in this run. */
   readonly measuredAt?: string;
   readonly wallMs: number;
+  /** 1-minute load average when it started and ended. */
+  readonly load?: { readonly before: number; readonly after: number };
   readonly exitCode: number | null;
   readonly timedOut: boolean;
   readonly summary: string;
@@ -30,10 +32,15 @@ async function run(ctx: BenchContext): Promise<SectionOutput> {
   const earlier = (ctx.previous?.data as { tests?: TestRun } | undefined)?.tests;
   let tests: TestRun | undefined =
     ctx.options.skipTests && earlier
-      ? { ...earlier, measuredAt: earlier.measuredAt ?? ctx.previous!.measuredAt }
+      ? {
+          ...earlier,
+          measuredAt: earlier.measuredAt ?? ctx.previous!.measuredAt,
+          summary: earlier.summary.replace(/\s+/g, ' '),
+        }
       : undefined;
   if (!ctx.options.skipTests) {
     ctx.log('npm test (type check, lint, jest unit + localcloud)');
+    const before = loadAverage();
     const result = await runProcess('npm', ['test'], {
       cwd: ROOT,
       env: childEnv({ FORCE_COLOR: '0', CI: '1' }),
@@ -43,13 +50,14 @@ async function run(ctx: BenchContext): Promise<SectionOutput> {
     const output = `${result.stdout}\n${result.stderr}`;
     tests = {
       wallMs: result.wallMs,
+      load: { before, after: loadAverage() },
       exitCode: result.exitCode,
       timedOut: result.timedOut,
       // jest's closing lines: "Test Suites: …", "Tests: …"
       summary: output
         .split('\n')
         .filter((l) => /^(Test Suites|Tests):/.test(l.trim()))
-        .map((l) => l.trim())
+        .map((l) => l.trim().replace(/\s+/g, ' '))
         .join('; '),
     };
   }
@@ -64,7 +72,7 @@ async function run(ctx: BenchContext): Promise<SectionOutput> {
     tests
       ? {
           label: tests.measuredAt
-            ? `npm test (measured ${tests.measuredAt.slice(0, 16).replace('T', ' ')} UTC)`
+            ? `npm test (measured ${tests.measuredAt.slice(0, 16).replace('T', ' ')} UTC${tests.load ? `, load ${tests.load.before}` : ''})`
             : 'npm test',
           value: `${seconds(tests.wallMs)} (${tests.timedOut ? 'timed out' : tests.exitCode === 0 ? 'passed' : `exit ${tests.exitCode}`}${tests.summary ? `; ${tests.summary}` : ''})`,
         }

@@ -18,7 +18,13 @@ function figuresTable(figures: readonly Figure[]): string[] {
 export function renderBenchmarks(stored: StoredResults): string {
   const m = stored.machine;
   const sections = SECTION_IDS.map((id) => stored.sections[id]).filter((s): s is SectionResult => !!s);
-  const loads = sections.flatMap((s) => [s.load.before, s.load.after]);
+  const testLoad = (
+    stored.sections['developer-loop']?.data as { tests?: { load?: { before: number; after: number } } }
+  )?.tests?.load;
+  const loads = [
+    ...sections.flatMap((s) => [s.load.before, s.load.after]),
+    ...(testLoad ? [testLoad.before, testLoad.after] : []),
+  ];
   const out: string[] = [
     '# Benchmarks',
     '',
@@ -61,7 +67,10 @@ export function renderBenchmarks(stored: StoredResults): string {
     if (baseline) {
       out.push(
         '',
-        `### Before (${baseline.measuredAt.slice(0, 10)}, load ${baseline.load.before}–${baseline.load.after})`,
+        `### Before (${baseline.measuredAt.slice(0, 16).replace('T', ' ')} UTC, load ${baseline.load.before}–${baseline.load.after})`,
+        '',
+        'Measured before the change, under its own load: for times, the like-for-like comparison is the one',
+        'measured in the same run, above.',
         '',
         ...figuresTable(baseline.figures),
       );
@@ -80,6 +89,12 @@ export function renderBenchmarks(stored: StoredResults): string {
     'npm run bench -- --runs 100 --init-runs 30   # more alarms (time to safety) or processes per bundle',
     '```',
     '',
+    ...(stored.lastFullRun
+      ? [
+          `The last run of every section (${stored.lastFullRun.at.slice(0, 16).replace('T', ' ')} UTC) took ${(stored.lastFullRun.wallMs / 60_000).toFixed(1)} minutes${stored.lastFullRun.skipTests ? ', without the test suite' : ', the test suite included'}.`,
+          '',
+        ]
+      : []),
     'Each section has a time budget; past it, it is aborted and its local clouds and processes stopped. The',
     'figures are kept in `bench/results.json`, and this file is rendered from it, so running one section',
     'updates that section and leaves the others as they were measured. `--save-baseline` stores a run as the',

@@ -49,6 +49,8 @@ export interface StoredResults {
   sections: Partial<Record<SectionId, SectionResult>>;
   /** Figures kept from before an optimisation, by section (`--save-baseline`). */
   baselines: Partial<Record<SectionId, SectionResult>>;
+  /** The last run of every section. */
+  lastFullRun?: { readonly at: string; readonly wallMs: number; readonly skipTests: boolean };
 }
 
 interface Args {
@@ -115,7 +117,12 @@ function parseArgs(argv: readonly string[]): Args {
 function loadResults(machine: MachineInfo): StoredResults {
   try {
     const stored = JSON.parse(readFileSync(RESULTS_FILE, 'utf8')) as StoredResults;
-    return { machine, sections: stored.sections ?? {}, baselines: stored.baselines ?? {} };
+    return {
+      machine,
+      sections: stored.sections ?? {},
+      baselines: stored.baselines ?? {},
+      ...(stored.lastFullRun ? { lastFullRun: stored.lastFullRun } : {}),
+    };
   } catch {
     return { machine, sections: {}, baselines: {} };
   }
@@ -233,9 +240,12 @@ async function main(): Promise<number> {
   } finally {
     cleanup();
   }
+  const wallMs = performance.now() - started;
+  if (args.only.length === SECTION_IDS.length && !args.saveBaseline)
+    stored.lastFullRun = { at: new Date().toISOString(), wallMs, skipTests: args.options.skipTests };
   console.log('');
   printTable(results);
-  console.log(`\nwhole run ${seconds(performance.now() - started)}`);
+  console.log(`\nwhole run ${seconds(wallMs)}`);
   if (args.write) {
     // Formatted as the repository formats everything (its prettier config).
     const options = (await resolveConfig(BENCHMARKS_FILE)) ?? {};

@@ -19,7 +19,7 @@ import {
   within,
   withCloud,
 } from './support/cloud';
-import { ms, summarize, table, type Summary } from './support/stats';
+import { ms, seconds, summarize, table, type Summary } from './support/stats';
 import type { Benchmark, BenchContext, SectionOutput } from './support/types';
 
 const RESTORE_COMMANDS = new Set(['ModifyListener', 'ModifyRule']);
@@ -245,7 +245,7 @@ function report(all: readonly Sample[], wallMs: number): SectionOutput {
     `Sequence up to the restore in every warm run: ${sequences.join('; ')}. The one read is the alarm's item`,
     '(consistent `GetItem`), which holds the active deployment with its route and stable slot; the rollback',
     'record, execution stop, capacity, verification and notification all come after traffic is back.',
-    `Section wall time ${ms(wallMs)}.`,
+    `Section wall time ${seconds(wallMs)}.`,
   ];
   return {
     figures,

@@ -20,6 +20,8 @@ export interface AwsCall {
   /** DynamoDB only: the answer (for the document client, unmarshalled). */
   output?: Record<string, unknown>;
   failed?: boolean;
+  /** For a failed call: the error's name and the HTTP status of the answer, if one came. */
+  error?: { readonly name: string; readonly status?: number };
 }
 
 interface MiddlewareClient {
@@ -63,7 +65,18 @@ export function recordCalls(client: MiddlewareClient, sink: () => AwsCall[] | un
       try {
         return await next(args);
       } catch (err) {
+        const e = err as {
+          name?: string;
+          $metadata?: { httpStatusCode?: number };
+          $response?: { statusCode?: number };
+        };
         call.failed = true;
+        call.error = {
+          name: e.name ?? 'Error',
+          ...((e.$metadata?.httpStatusCode ?? e.$response?.statusCode)
+            ? { status: e.$metadata?.httpStatusCode ?? e.$response?.statusCode }
+            : {}),
+        };
         throw err;
       } finally {
         call.end = performance.now();
@@ -98,6 +111,11 @@ export function recordCalls(client: MiddlewareClient, sink: () => AwsCall[] | un
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
 const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems']);
+
+/** A write DynamoDB refused on its condition: what a conditional claim or lock is for, not a fault. */
+export const refusedByCondition = (c: AwsCall) =>
+  c.failed === true &&
+  (c.error?.name === 'ConditionalCheckFailedException' || c.error?.name === 'TransactionCanceledException');
 
 export const isWrite = (c: AwsCall) => c.service === 'DynamoDB' && WRITES.has(c.command);
 export const isRead = (c: AwsCall) => c.service === 'DynamoDB' && READS.has(c.command);

@@ -81,8 +81,8 @@ export class ControllerFunction extends nodejs.NodejsFunction {
         format: nodejs.OutputFormat.CJS,
         forceDockerBundling: false,
         // The nodejs24.x runtime provides the AWS SDK v3: leaving it out takes each bundle from about 1.4 MB to
-        // about 0.5 MB. The price: a function runs the runtime's SDK version, not the lockfile's; and init is no
-        // faster, as the runtime loads the SDK's CommonJS builds (BENCHMARKS.md, cold start, has the figures).
+        // about 0.5 MB. The price: a function runs the runtime's SDK version, not the lockfile's, and its init is
+        // slower than with the SDK bundled from its ES modules (BENCHMARKS.md, cold start, has the figures).
         externalModules: ['@aws-sdk/*'],
       },
     });
