@@ -265,17 +265,35 @@ export class LocalCloud {
 
 /** One cheap call per service, so that moto has loaded them all before they are needed. */
 async function warmUp(clients: LocalClients, endpoint: string, region: string): Promise<void> {
-  await Promise.all([
-    clients.ecs.send(new ListClustersCommand({})),
-    clients.elb.send(new DescribeLoadBalancersCommand({})),
-    clients.dynamodb.send(new ListTablesCommand({})),
-    clients.sfn.send(new ListStateMachinesCommand({})),
-    clients.eventbridge.send(new ListRulesCommand({})),
-    clients.sqs.send(new ListQueuesCommand({})),
-    clients.cloudwatch.send(new DescribeAlarmsCommand({})),
-    clients.sns.send(new ListTopicsCommand({})),
-    describeVpcs({ endpoint, region }),
-  ]);
+  await Promise.all(
+    [
+      () => clients.ecs.send(new ListClustersCommand({})),
+      () => clients.elb.send(new DescribeLoadBalancersCommand({})),
+      () => clients.dynamodb.send(new ListTablesCommand({})),
+      () => clients.sfn.send(new ListStateMachinesCommand({})),
+      () => clients.eventbridge.send(new ListRulesCommand({})),
+      () => clients.sqs.send(new ListQueuesCommand({})),
+      () => clients.cloudwatch.send(new DescribeAlarmsCommand({})),
+      () => clients.sns.send(new ListTopicsCommand({})),
+      () => describeVpcs({ endpoint, region }),
+    ].map(untilLoaded),
+  );
+}
+
+/**
+ * moto_server loads a service on its first request; first requests to several services at once were seen to
+ * answer an HTML 404 page now and then (once in a CI run). A warm-up call that fails is tried again, a few times.
+ */
+async function untilLoaded(call: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await call();
+      return;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
 }
 
 export { DEFAULT_STABLE_IMAGE } from './application';
