@@ -89,9 +89,20 @@ export function renderBenchmarks(stored: StoredResults): string {
     'npm run bench -- --runs 100 --init-runs 30   # more alarms (time to safety) or processes per bundle',
     '```',
     '',
-    ...(stored.lastFullRun
+    ...(stored.fullRuns.length > 0
       ? [
-          `The last run of every section (${stored.lastFullRun.at.slice(0, 16).replace('T', ' ')} UTC) took ${(stored.lastFullRun.wallMs / 60_000).toFixed(1)} minutes${stored.lastFullRun.skipTests ? ', without the test suite' : ', the test suite included'}.`,
+          'Whole runs (every section) on this machine; they wait on moto and on the CPU, so they take longer when',
+          'other work shares the cores:',
+          '',
+          ...table(
+            ['finished (UTC)', 'wall', 'test suite', 'load average start → end'],
+            stored.fullRuns.map((r) => [
+              r.at.slice(0, 16).replace('T', ' '),
+              `${(r.wallMs / 60_000).toFixed(1)} min`,
+              r.skipTests ? 'skipped' : 'included',
+              `${r.load.before} → ${r.load.after}`,
+            ]),
+          ),
           '',
         ]
       : []),

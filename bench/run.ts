@@ -49,9 +49,20 @@ export interface StoredResults {
   sections: Partial<Record<SectionId, SectionResult>>;
   /** Figures kept from before an optimisation, by section (`--save-baseline`). */
   baselines: Partial<Record<SectionId, SectionResult>>;
-  /** The last run of every section. */
-  lastFullRun?: { readonly at: string; readonly wallMs: number; readonly skipTests: boolean };
+  /** The last few runs of every section, oldest first. */
+  fullRuns: FullRun[];
 }
+
+export interface FullRun {
+  readonly at: string;
+  readonly wallMs: number;
+  readonly skipTests: boolean;
+  /** 1-minute load average when it started and ended. */
+  readonly load: { readonly before: number; readonly after: number };
+}
+
+/** Full runs kept in bench/results.json. */
+const FULL_RUNS_KEPT = 5;
 
 interface Args {
   only: SectionId[];
@@ -121,10 +132,10 @@ function loadResults(machine: MachineInfo): StoredResults {
       machine,
       sections: stored.sections ?? {},
       baselines: stored.baselines ?? {},
-      ...(stored.lastFullRun ? { lastFullRun: stored.lastFullRun } : {}),
+      fullRuns: stored.fullRuns ?? [],
     };
   } catch {
-    return { machine, sections: {}, baselines: {} };
+    return { machine, sections: {}, baselines: {}, fullRuns: [] };
   }
 }
 
@@ -230,6 +241,7 @@ async function main(): Promise<number> {
   const { synth, cleanup } = synthOnce((m) => process.stderr.write(`[synth] ${m}\n`));
   const results: SectionResult[] = [];
   const started = performance.now();
+  const loadBefore = loadAverage();
   try {
     for (const bench of BENCHMARKS.filter((b) => args.only.includes(b.id))) {
       const result = await runSection(bench, args.options, synth, stored.sections[bench.id]);
@@ -242,7 +254,15 @@ async function main(): Promise<number> {
   }
   const wallMs = performance.now() - started;
   if (args.only.length === SECTION_IDS.length && !args.saveBaseline)
-    stored.lastFullRun = { at: new Date().toISOString(), wallMs, skipTests: args.options.skipTests };
+    stored.fullRuns = [
+      ...stored.fullRuns,
+      {
+        at: new Date().toISOString(),
+        wallMs,
+        skipTests: args.options.skipTests,
+        load: { before: loadBefore, after: loadAverage() },
+      },
+    ].slice(-FULL_RUNS_KEPT);
   console.log('');
   printTable(results);
   console.log(`\nwhole run ${seconds(wallMs)}`);
