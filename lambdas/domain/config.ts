@@ -2,7 +2,7 @@
  * The configuration model: one zod schema that types the CDK app, the Lambdas and the CLI alike.
  * Pure: no AWS SDK, no file system. Loading a file lives in `lib/config/load.ts`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ENVIRONMENT_TYPES = ['development', 'staging', 'production'] as const;
 export const EnvironmentType = z.enum(ENVIRONMENT_TYPES);

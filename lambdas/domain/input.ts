@@ -2,7 +2,7 @@
  * The execution input contract: what the Step Functions console, the CLI and CI start a deployment with.
  * The first step parses it; anything unknown, mistyped or out of range is rejected naming the field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CanarySteps, formatIssues, type ServiceConfig } from './config';
 import { ValidationError } from './errors';
 

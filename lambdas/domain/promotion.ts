@@ -3,7 +3,7 @@
  * deployment state machine and strategy, a person's approval before production, and a stop at the first
  * deployment that does not succeed. Pure: the store persists what these decide.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Strategy } from './config';
 import { ExecutionInput } from './input';
 import type { ApprovalState, TimelineEntry } from './records';

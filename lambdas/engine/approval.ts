@@ -1,5 +1,5 @@
 /** Approve or reject a deployment waiting at its approval step; the decider is recorded with the decision. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import { parseInput } from '../domain/input';
 import type { Ports } from './ports';

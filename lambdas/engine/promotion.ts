@@ -4,7 +4,7 @@
  * that asks for it (production); the first deployment that does not succeed stops the promotion, and the
  * environments after it are never touched. One record links every deployment.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeploymentStore } from '../adapters/deployment-store';
 import { SfnDeploymentLauncher, type DeploymentLauncher } from '../adapters/deployment-launcher';
 import { SfnExecutionControl, type ExecutionControl } from '../adapters/executions';

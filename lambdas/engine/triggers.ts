@@ -2,7 +2,7 @@
  * The ways into a rollback: an alarm event, the state machine's own rollback step, an operator, and the
  * reconciler for executions that ended without a terminal record.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../domain/errors';
 import { ManualRollbackInput, parseInput } from '../domain/input';
 import type { ActiveDeployment, RollbackRecord, Slot } from '../domain/records';

@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DeploymentStore } from '../adapters/deployment-store';
 import { ServiceRegistration } from '../domain/registration';
 import { requireEnv, systemClock, type Clock } from '../runtime/clients';

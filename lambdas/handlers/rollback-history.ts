@@ -1,6 +1,6 @@
 /** get_rollback_history: the rollbacks (or deployments) of a service or a whole environment, newest first, paginated. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseInput } from '../domain/input';
 import { portsFrom } from '../engine/ports';
 import type { Deps } from '../runtime/deps';
