@@ -280,33 +280,22 @@ export class DeploymentStore {
 
   /** Creates the record once; a retried step that finds it already there gets the existing record back. */
   async createDeployment(record: DeploymentRecord): Promise<DeploymentRecord> {
-    try {
-      await this.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...keys.deployment(record.deploymentId),
-            ...keys.listing(
-              'DEPLOYMENT',
-              record.environment,
-              record.service,
-              record.startedAt,
-              record.deploymentId,
-            ),
-            kind: 'DEPLOYMENT',
-            ...record,
-          },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return record;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        const existing = await this.getDeployment(record.deploymentId);
-        if (existing) return existing;
-      }
-      throw err;
-    }
+    return this.putOnce(
+      {
+        ...keys.deployment(record.deploymentId),
+        ...keys.listing(
+          'DEPLOYMENT',
+          record.environment,
+          record.service,
+          record.startedAt,
+          record.deploymentId,
+        ),
+        kind: 'DEPLOYMENT',
+        ...record,
+      },
+      record,
+      () => this.getDeployment(record.deploymentId),
+    );
   }
 
   async getDeployment(id: string): Promise<DeploymentRecord | undefined> {
@@ -562,6 +551,33 @@ export class DeploymentStore {
     );
   }
 
+  /**
+   * Writes an item only if its key is free; a retried step that finds it already there gets the stored record
+   * back instead of an error.
+   */
+  private async putOnce<T>(
+    item: Record<string, unknown>,
+    record: T,
+    existing: () => Promise<T | undefined>,
+  ): Promise<T> {
+    try {
+      await this.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return record;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        const stored = await existing();
+        if (stored) return stored;
+      }
+      throw err;
+    }
+  }
+
   private async list(
     kind: RecordKind,
     env: string,
@@ -597,26 +613,13 @@ export class DeploymentStore {
 
   /** Creates the promotion's record once; a retried step that finds it already there gets it back. */
   async createPromotion(record: PromotionRecord): Promise<PromotionRecord> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...promotionKey(record.promotionId), kind: 'PROMOTION', ...record },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return record;
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        const existing = await this.getPromotion(record.promotionId);
-        if (existing) return existing;
-      }
-      throw err;
-    }
+    return this.putOnce({ ...promotionKey(record.promotionId), kind: 'PROMOTION', ...record }, record, () =>
+      this.getPromotion(record.promotionId),
+    );
   }
 
   async getPromotion(id: string): Promise<PromotionRecord | undefined> {
-    const out = await this.doc.send(
+    const out = await this.send(
       new GetCommand({ TableName: this.tableName, Key: promotionKey(id), ConsistentRead: true }),
     );
     return out.Item ? (stripKeys(out.Item) as unknown as PromotionRecord) : undefined;
@@ -641,7 +644,7 @@ export class DeploymentStore {
       condition += ' AND #status = :whenStatus';
     }
     try {
-      const out = await this.doc.send(
+      const out = await this.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: promotionKey(id),
